@@ -1,0 +1,112 @@
+"""Benchmark: a full self-check (`grade check EXERCISE`) against a plain docker-CLI checker.
+
+Sets up the exercise's reference the way the prompt does (stand-in images, the same code as
+the tests), then times, alternately, N runs of the whole `grade check` command (Python start-up
+included) and N runs of `bench/shell-checkers/EXERCISE.sh`, a hand-written checker making the
+same observations with one docker command and one throwaway probe each. Prints medians and the
+ratio grade/shell (goal: <= 1.0); both must report full marks, or the timing means nothing.
+
+    python bench/bench_check.py [tp-reseau ...] [--runs 7] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader import defaults  # noqa: E402
+from grader.engine.connection import connect  # noqa: E402
+from grader.exercise.catalog import find  # noqa: E402
+from grader.solution import build_stand_ins  # noqa: E402
+from tests.support.images import build_busybox  # noqa: E402
+from tests.support.lab import LabBuilder, lab_builder  # noqa: E402
+
+
+def reference_builders() -> dict[str, Callable[[LabBuilder, dict[str, str]], None]]:
+    from tests.engine.test_tp_reseau import build_reseau
+
+    builders: dict[str, Callable[[LabBuilder, dict[str, str]], None]] = {"tp-reseau": build_reseau}
+    try:
+        from tests.engine.test_tp_volumes import build_volumes
+    except ImportError:
+        return builders
+    builders["tp-volumes"] = build_volumes
+    return builders
+
+
+def timed(argv: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    return time.perf_counter() - started, done.stdout + done.stderr
+
+
+def score_of(output: str) -> str:
+    found = re.findall(r"(\d+(?:\.\d+)?)/(\d+)", output)
+    return "/".join(found[-1]) if found else "?"
+
+
+def bench(exercise_id: str, runs: int) -> dict[str, object]:
+    exercise = find(exercise_id)
+    client = docker.from_env()
+    build_busybox(client)
+    engine = connect()
+    images = build_stand_ins(exercise, engine, defaults.PROBE_IMAGE)
+    grade_argv = [sys.executable, "-m", "grader", "check", exercise_id, "--lang", "en"]
+    shell_argv = ["bash", str(ROOT / "bench" / "shell-checkers" / f"{exercise_id}.sh")]
+    grade_times: list[float] = []
+    shell_times: list[float] = []
+    with lab_builder(client) as lab:
+        reference_builders()[exercise_id](lab, images)
+        for argv in (grade_argv, shell_argv):  # warm both (page cache, image layers)
+            _, output = timed(argv)
+            full = f"{exercise.rubric.max_score:g}/{exercise.rubric.max_score:g}"
+            if score_of(output) != full:
+                raise SystemExit(f"{argv[-1]} did not give {full} on the reference:\n{output}")
+        for _ in range(runs):
+            grade_times.append(timed(grade_argv)[0])
+            shell_times.append(timed(shell_argv)[0])
+    engine.close()
+    grade_median = statistics.median(grade_times)
+    shell_median = statistics.median(shell_times)
+    return {
+        "exercise": exercise_id,
+        "runs": runs,
+        "grade_median_s": round(grade_median, 3),
+        "shell_median_s": round(shell_median, 3),
+        "ratio": round(grade_median / shell_median, 3),
+        "grade_s": [round(t, 3) for t in grade_times],
+        "shell_s": [round(t, 3) for t in shell_times],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("exercises", nargs="*", default=list(reference_builders()))
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = [bench(exercise_id, args.runs) for exercise_id in args.exercises]
+    print(f"{'exercise':<12} {'grade (s)':>10} {'shell (s)':>10} {'ratio':>7}  runs")
+    for r in results:
+        print(
+            f"{r['exercise']:<12} {r['grade_median_s']:>10.3f} {r['shell_median_s']:>10.3f} "
+            f"{r['ratio']:>7.2f}  {r['runs']}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Checks of tp-reseau; points, titles, hints and prerequisites: rubrics/tp-reseau.yaml.
+
+Three probes, started together: one in moby-counter's namespace (DNS + TCP), one in
+moby-counter2's (DNS for the alias and the isolation checks), one on the engine host (the
+published port).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks import (
+    DnsLookup,
+    HttpGet,
+    Lab,
+    Observation,
+    Params,
+    TcpConnect,
+    check,
+    expect,
+)
+
+
+@pytest.fixture(scope="module")
+def seen_from_app(lab: Lab, params: Params) -> Observation:
+    """What moby-counter sees of redis: the embedded DNS's answer, and a TCP connection."""
+    return lab.observe_from(
+        params.app, DnsLookup(params.redis), TcpConnect(params.redis, params.redis_port)
+    )
+
+
+@pytest.fixture(scope="module")
+def seen_from_app2(lab: Lab, params: Params) -> Observation:
+    """What moby-counter2's DNS says of the alias and of the first redis's name."""
+    names = dict.fromkeys([params.redis_alias, params.redis])
+    return lab.observe_from(params.app2, *(DnsLookup(name) for name in names))
+
+
+@pytest.fixture(scope="module")
+def seen_from_host(lab: Lab, params: Params) -> Observation:
+    """moby-counter's published port, from the engine host."""
+    return lab.observe_from_engine_host(HttpGet(f"http://127.0.0.1:{params.app_port}/"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _probes_start_together(
+    seen_from_app: Observation, seen_from_app2: Observation, seen_from_host: Observation
+) -> None:
+    """The three probes are independent: asking for them here starts them at once."""
+
+
+@check("reseau-cree")
+def test_reseau_cree(lab: Lab, params: Params) -> None:
+    expect.driver(lab.network(params.network), "bridge")
+
+
+@check("redis-attache")
+def test_redis_attache(lab: Lab, params: Params) -> None:
+    expect.attached(lab.running_container(params.redis), lab.network(params.network))
+
+
+@check("app-attache")
+def test_app_attache(lab: Lab, params: Params) -> None:
+    expect.attached(lab.running_container(params.app), lab.network(params.network))
+
+
+@check("dns-redis")
+def test_dns_redis(lab: Lab, params: Params, seen_from_app: Observation) -> None:
+    network = lab.network(params.network)
+    redis = expect.attached(lab.running_container(params.redis), network)
+    expect.resolves_to(
+        seen_from_app.of(DnsLookup(params.redis)),
+        redis.ip_address,
+        where=params.app,
+        target=params.redis,
+        network=network.name,
+    )
+
+
+@check("app-vers-redis")
+def test_app_vers_redis(params: Params, seen_from_app: Observation) -> None:
+    tcp = seen_from_app.of(TcpConnect(params.redis, params.redis_port))
+    expect.connected(tcp, where=params.app)
+
+
+@check("port-publie")
+def test_port_publie(lab: Lab, params: Params, seen_from_host: Observation) -> None:
+    app = lab.running_container(params.app)
+    expect.publishes(app, params.app_container_port, params.app_port)
+    (response,) = seen_from_host.results()
+    expect.http_status(response, 200)
+
+
+@check("reseau-2")
+def test_reseau_2(lab: Lab, params: Params) -> None:
+    network2 = lab.network(params.network2)
+    expect.driver(network2, "bridge")
+    expect.attached_only(lab.running_container(params.app2), network2)
+
+
+@check("alias-redis")
+def test_alias_redis(lab: Lab, params: Params, seen_from_app2: Observation) -> None:
+    network2 = lab.network(params.network2)
+    redis2 = expect.attached(lab.running_container(params.redis2), network2)
+    expect.resolves_to(
+        seen_from_app2.of(DnsLookup(params.redis_alias)),
+        redis2.ip_address,
+        where=params.app2,
+        target=params.redis2,
+        network=network2.name,
+    )
+
+
+@check("isolation")
+def test_isolation(lab: Lab, params: Params, seen_from_app2: Observation) -> None:
+    # Any address of the first redis, not only its moby-network one: a redis attached to both
+    # networks is just as visible from moby-counter2, and the lab is about not seeing it.
+    redis = lab.running_container(params.redis)
+    for answer in seen_from_app2.results():
+        expect.never_resolves_to(
+            answer,
+            [endpoint.ip_address for endpoint in redis.endpoints],
+            where=params.app2,
+            target=params.redis,
+        )
+
+
+@check("sans-link")
+def test_sans_link(lab: Lab, params: Params) -> None:
+    names = (params.redis, params.app, params.app2, params.redis2)
+    expect.no_legacy_links(c for name in names if (c := lab.find_container(name)) is not None)

@@ -1,0 +1,415 @@
+"""The ``grade`` command: a thin typer adapter over the core.
+
+Each command parses options, calls one core function, renders its result and maps it to an
+exit code: 0 every check passed, 1 graded with misses, 2 usage error, 3 environment error
+(engine unreachable, probe image missing...), 130 interrupted. ``grade EXERCISE`` is short
+for ``grade check EXERCISE``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from grader import defaults
+from grader._version import __version__
+from grader.errors import GraderError, UsageError
+from grader.i18n import LANGS, Lang, Text, as_lang
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.engine.base import Engine
+    from grader.exercise.model import Exercise
+    from grader.harness.plugin import RunObserver
+    from grader.result import GradeResult
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What a grading command's core call gets from the CLI."""
+
+    engine: Engine
+    observer: RunObserver | None
+    on_progress: Callable[[str], None] | None
+
+
+class _ShortcutGroup(TyperGroup):
+    """Treats ``grade EXERCISE ...`` as ``grade check EXERCISE ...``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            return "check", self.commands["check"], args
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_ShortcutGroup,
+    help="Grade hands-on Docker labs by observing the live Docker Engine. "
+    "`grade EXERCISE` is short for `grade check EXERCISE`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+# -- shared options (one home for each help text and default) ---------------------------------
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        envvar="GRADER_LANG",
+        help="Language of messages and hints: fr or en.",
+        show_default=True,
+    ),
+]
+HostOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
+    typer.Option(
+        "--host",
+        help="Docker Engine to grade (unix://, tcp://, ssh://). "
+        "Default: DOCKER_HOST, the Docker CLI context, then the local socket.",
+    ),
+]
+ProbeImageOption = Annotated[
+    str,
+    typer.Option(
+        "--probe-image",
+        envvar=defaults.PROBE_IMAGE_ENV,
+        help="busybox image of the probe containers.",
+        show_default=True,
+    ),
+]
+ParamOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--param", help="Override an exercise parameter: KEY=VALUE (repeatable)."),
+]
+JsonOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--json", help="Write the JSON score report to this file.", dir_okay=False),
+]
+JunitOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--junit", help="Write the JUnit XML report to this file.", dir_okay=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tp-grader {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Grade hands-on Docker labs by observing the live Docker Engine."""
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _lang(value: str) -> Lang:
+    try:
+        return as_lang(value)
+    except ValueError:
+        raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang") from None
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or ():
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=option)
+        pairs[key.strip()] = text
+    return pairs
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+@contextmanager
+def _errors_as_exit_codes(lang: Lang) -> Iterator[None]:
+    """One clear line and the right exit code for every expected failure; no traceback."""
+    try:
+        yield
+    except GraderError as exc:
+        prefix = "erreur" if lang == "fr" else "error"
+        _console(stderr=True).print(
+            f"[bold red]{prefix}:[/] {escape(exc.text.render(lang))}", soft_wrap=True
+        )
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _console(stderr=True).print(Text(fr="interrompu", en="interrupted").render(lang))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _check_report_paths(*paths: Path | None) -> None:
+    from grader.report.files import check_writable
+
+    for path in paths:
+        problem = check_writable(path) if path is not None else None
+        if problem is not None:
+            raise UsageError(
+                Text(
+                    fr=f"rapport impossible à écrire : {problem}",
+                    en=f"cannot write report: {problem}",
+                )
+            )
+
+
+def _write_reports(result: GradeResult, json_path: Path | None, junit_path: Path | None) -> None:
+    from grader.report.json_report import write_json
+    from grader.report.junit import write_junit
+
+    try:
+        if json_path is not None:
+            write_json(result, json_path)
+        if junit_path is not None:
+            write_junit(result, junit_path)
+    except OSError as exc:
+        raise UsageError(
+            Text(
+                fr=f"rapport impossible à écrire : {exc.filename}: {exc.strerror}",
+                en=f"cannot write report: {exc.filename}: {exc.strerror}",
+            )
+        ) from exc
+
+
+def _exit_code(result: GradeResult) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if result.sheet.all_passed else 1
+
+
+def _graded(
+    run: Callable[[Exercise, _Session], GradeResult],
+    *,
+    exercise_id: str,
+    lang: Lang,
+    host: str | None,
+    quiet: bool,
+    json_path: Path | None,
+    junit_path: Path | None,
+) -> None:
+    """Find the exercise, connect, run ``run(exercise, engine)`` with live progress, write the
+    reports, print the result and exit with its code."""
+    from grader.engine.connection import connect
+    from grader.exercise.catalog import find
+    from grader.report.terminal import LiveProgress, render
+
+    with _errors_as_exit_codes(lang):
+        _check_report_paths(json_path, junit_path)
+        exercise = find(exercise_id)
+        engine = connect(host)
+        try:
+            if quiet:
+                result = run(exercise, _Session(engine, None, None))
+            else:
+                err = _console(stderr=True)
+                with LiveProgress(err, exercise.rubric, lang) as progress:
+                    result = run(exercise, _Session(engine, progress, err.print))
+        finally:
+            engine.close()
+        _write_reports(result, json_path, junit_path)
+        if not quiet:
+            render(result, _console())
+    raise typer.Exit(_exit_code(result))
+
+
+# -- commands --------------------------------------------------------------------------------
+@app.command("list")
+def list_exercises(lang: LangOption = defaults.DEFAULT_LANG) -> None:
+    """List the exercises that can be graded."""
+    from grader.exercise.catalog import available, find
+
+    chosen = _lang(lang)
+    with _errors_as_exit_codes(chosen):
+        for exercise_id in available():
+            exercise = find(exercise_id)
+            typer.echo(
+                f"{exercise_id}\t{exercise.title.render(chosen)} "
+                f"({exercise.rubric.max_score:g} points)"
+            )
+
+
+@app.command("show")
+def show(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    lang: LangOption = defaults.DEFAULT_LANG,
+    param: ParamOption = None,
+) -> None:
+    """Show an exercise's prompt."""
+    from rich.markdown import Markdown
+
+    from grader.exercise.catalog import find
+
+    chosen = _lang(lang)
+    with _errors_as_exit_codes(chosen):
+        exercise = find(exercise_id)
+        params = exercise.params.with_overrides(_pairs(param, "--param"))
+        text = exercise.prompt(chosen, params)
+    console = _console()
+    if console.is_terminal:
+        console.print(Markdown(text))
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command("check")
+def check(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    student: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--student", help="Student id in the reports. Default: the OS user."),
+    ] = None,
+    json_path: JsonOption = None,
+    junit_path: JunitOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+    host: HostOption = None,
+    project: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--project", help="Resolve names through this Docker Compose project."),
+    ] = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    param: ParamOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Grade your live Docker setup for EXERCISE."""
+    from grader.harness.run import grade
+
+    chosen = _lang(lang)
+    overrides = _pairs(param, "--param")
+
+    def run(exercise: Exercise, session: _Session) -> GradeResult:
+        return grade(
+            exercise,
+            engine=session.engine,
+            student=student or _os_user(),
+            lang=chosen,
+            project=project,
+            probe_image=probe_image,
+            param_overrides=overrides,
+            observer=session.observer,
+            on_pull_progress=session.on_progress,
+        )
+
+    _graded(
+        run,
+        exercise_id=exercise_id,
+        lang=chosen,
+        host=host,
+        quiet=quiet,
+        json_path=json_path,
+        junit_path=junit_path,
+    )
+
+
+@app.command("demo")
+def demo(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    image: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--image", help="Use another image: NAME=REF (repeatable)."),
+    ] = None,
+    stand_ins: Annotated[
+        bool,
+        typer.Option(
+            "--stand-ins",
+            help="Offline: build the exercise's small stand-in images from the probe image.",
+        ),
+    ] = False,
+    json_path: JsonOption = None,
+    junit_path: JunitOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+    host: HostOption = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    param: ParamOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Set up the reference solution in a Compose project of its own, grade it, remove it."""
+    from grader.demo import run_demo
+
+    chosen = _lang(lang)
+    images = _pairs(image, "--image")
+    overrides = _pairs(param, "--param")
+
+    def run(exercise: Exercise, session: _Session) -> GradeResult:
+        return run_demo(
+            exercise,
+            engine=session.engine,
+            host=host,
+            image_overrides=images,
+            stand_ins=stand_ins,
+            probe_image=probe_image,
+            lang=chosen,
+            param_overrides=overrides,
+            observer=session.observer,
+            on_progress=session.on_progress,
+        )
+
+    _graded(
+        run,
+        exercise_id=exercise_id,
+        lang=chosen,
+        host=host,
+        quiet=quiet,
+        json_path=json_path,
+        junit_path=junit_path,
+    )
+
+
+@app.command("doctor")
+def doctor(
+    host: HostOption = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """Check that grading can work here: engine, API version, compose, probe image."""
+    from grader.doctor import diagnose
+
+    chosen = _lang(lang)
+    console = _console()
+    findings = diagnose(host, probe_image)
+    for finding in findings:
+        mark = "[green]✔[/]" if finding.ok else "[red]✘[/]"
+        console.print(f"{mark} {finding.what.render(chosen)}: {finding.detail}", markup=True)
+    raise typer.Exit(0 if all(f.ok for f in findings) else 3)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "student")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="grade")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

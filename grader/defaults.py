@@ -1,0 +1,53 @@
+"""Every default of tp-grader, in one place.
+
+The CLI, the harness and the reports read their defaults from here, so a default is changed
+once. Values an exercise owns (names, ports, paths) are not here: they are the exercise's
+parameters, in ``exercises/<id>/exercise.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- probes ------------------------------------------------------------------------------------
+#: Image of the short-lived probe containers. Pinned: the probe scripts rely on busybox applets.
+PROBE_IMAGE: Final = "busybox:1.36.1"
+#: Environment variable that overrides :data:`PROBE_IMAGE` (the ``--probe-image`` option wins).
+PROBE_IMAGE_ENV: Final = "GRADER_PROBE_IMAGE"
+#: Wall-clock deadline of one probe container, from create to the last byte of output.
+PROBE_DEADLINE_S: Final = 20.0
+#: Bytes of probe output kept; beyond this the probe is stopped and its output marked as cut.
+PROBE_OUTPUT_LIMIT: Final = 1 << 20
+#: Bytes of output kept per step of a batched probe.
+STEP_OUTPUT_LIMIT: Final = 64 << 10
+#: Per-step timeouts inside a probe (seconds, whole numbers: busybox ``timeout`` takes integers).
+DNS_TIMEOUT_S: Final = 3
+TCP_TIMEOUT_S: Final = 3
+HTTP_TIMEOUT_S: Final = 5
+#: Limits given to every probe container.
+PROBE_MEMORY: Final = "64m"
+PROBE_PIDS: Final = 64
+
+# -- engine ------------------------------------------------------------------------------------
+#: Deadline of one Engine API call (inspect, list, create...).
+ENGINE_TIMEOUT_S: Final = 30.0
+#: Endpoint used when neither --host, DOCKER_HOST nor a CLI context names one.
+DEFAULT_DOCKER_HOST: Final = "unix:///var/run/docker.sock"
+
+# -- labels ------------------------------------------------------------------------------------
+#: Every container, network and volume tp-grader creates carries this label (value: its role).
+LABEL_ROLE: Final = "io.tp-grader.role"
+#: Identifies the run that created the object, so one run cleans only what it made.
+LABEL_RUN: Final = "io.tp-grader.run"
+
+# -- reports -----------------------------------------------------------------------------------
+DEFAULT_LANG: Final = "fr"
+#: Versioned schema name written in every JSON report.
+REPORT_SCHEMA: Final = "tp-grader.report/1"
+#: Characters of observed text kept in one message of a report; the cut is marked.
+MESSAGE_LIMIT: Final = 2000
+
+# -- exercises ---------------------------------------------------------------------------------
+#: Extra folders (``os.pathsep``-separated), each holding ``exercises/`` and ``rubrics/``:
+#: a course's own labs, found before the bundled ones.
+EXERCISE_PATH_ENV: Final = "GRADER_PATH"

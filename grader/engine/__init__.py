@@ -1,0 +1,39 @@
+"""Observation's lowest layer: the one narrow seam to a Docker Engine.
+
+- :mod:`grader.engine.base` -- the :class:`Engine` protocol every observation goes through;
+- :mod:`grader.engine.facts` -- inspect data as frozen dataclasses;
+- :mod:`grader.engine.probe` -- short-lived, labelled, deadline-bound probe containers;
+- :mod:`grader.engine.docker_engine` and :mod:`grader.engine.connection` -- the real engine;
+- :mod:`grader.engine.fake` -- an in-memory engine for pure-logic tests.
+"""
+
+from grader.engine.base import ArchiveMember, Engine, LabelSelector, Removed
+from grader.engine.facts import (
+    ContainerFacts,
+    Endpoint,
+    EngineInfo,
+    ImageFacts,
+    Mount,
+    NetworkFacts,
+    PortBinding,
+    VolumeFacts,
+)
+from grader.engine.probe import ProbeOutput, ProbeSpec, ReadOnlyMount
+
+__all__ = [
+    "ArchiveMember",
+    "ContainerFacts",
+    "Endpoint",
+    "Engine",
+    "EngineInfo",
+    "ImageFacts",
+    "LabelSelector",
+    "Mount",
+    "NetworkFacts",
+    "PortBinding",
+    "ProbeOutput",
+    "ProbeSpec",
+    "ReadOnlyMount",
+    "Removed",
+    "VolumeFacts",
+]

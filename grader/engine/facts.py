@@ -1,0 +1,236 @@
+"""Facts: what the engine says about an object, as frozen dataclasses.
+
+Facts are parsed once from the Engine's inspect JSON and never judged here: a check decides
+what a fact means. Each ``from_inspect`` tolerates the fields that older engines omit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_NETWORK = "com.docker.compose.network"
+COMPOSE_VOLUME = "com.docker.compose.volume"
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"
+COMPOSE_NUMBER = "com.docker.compose.container-number"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    endpoint: str
+    server_version: str
+    api_version: str
+    os: str = ""
+    arch: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A container's attachment to one network."""
+
+    network_id: str
+    network_name: str
+    ip_address: str
+    aliases: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """One published port: ``host_ip:host_port -> container_port/protocol``."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One mount of a container, as the engine reports it (``Mounts`` in inspect data)."""
+
+    type: str
+    """``bind``, ``volume`` or ``tmpfs``."""
+    destination: str
+    source: str = ""
+    """Host path of a bind mount; for a volume, the volume's path on the engine host."""
+    name: str = ""
+    """Volume name; empty for a bind mount."""
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    id: str
+    name: str
+    image: str
+    """The image reference the container was created from, as given (``redis:alpine``)."""
+    image_id: str
+    status: str
+    """``created``, ``running``, ``paused``, ``restarting``, ``exited`` or ``dead``."""
+    network_mode: str = "default"
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    links: tuple[str, ...] = ()
+    """Legacy links (``HostConfig.Links``), as ``/target:/container/alias``."""
+    volumes_from: tuple[str, ...] = ()
+    """``--volumes-from`` references, by name or id, with an optional ``:ro``/``:rw``."""
+    user: str = ""
+    health: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        """Running and not paused: a paused container serves nothing."""
+        return self.status == "running"
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    def endpoint_on(self, network: NetworkFacts) -> Endpoint | None:
+        for endpoint in self.endpoints:
+            if endpoint.network_id == network.id or (
+                not endpoint.network_id and endpoint.network_name == network.name
+            ):
+                return endpoint
+        return None
+
+    def mount_at(self, destination: str) -> Mount | None:
+        """The mount whose destination is ``destination`` (never matched by position)."""
+        wanted = destination.rstrip("/") or "/"
+        for mount in self.mounts:
+            if (mount.destination.rstrip("/") or "/") == wanted:
+                return mount
+        return None
+
+    def published(self, container_port: int, protocol: str = "tcp") -> tuple[PortBinding, ...]:
+        return tuple(
+            binding
+            for binding in self.ports
+            if binding.container_port == container_port and binding.protocol == protocol
+        )
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> ContainerFacts:
+        state = data.get("State") or {}
+        config = data.get("Config") or {}
+        host_config = data.get("HostConfig") or {}
+        settings = data.get("NetworkSettings") or {}
+        health = (state.get("Health") or {}).get("Status")
+        return cls(
+            id=data["Id"],
+            name=str(data.get("Name", "")).lstrip("/"),
+            image=str(config.get("Image", "")),
+            image_id=str(data.get("Image", "")),
+            status=str(state.get("Status", "")),
+            network_mode=str(host_config.get("NetworkMode") or "default"),
+            endpoints=tuple(
+                Endpoint(
+                    network_id=str(ep.get("NetworkID") or ""),
+                    network_name=name,
+                    ip_address=str(ep.get("IPAddress") or ""),
+                    aliases=tuple(ep.get("Aliases") or ()),
+                    links=tuple(ep.get("Links") or ()),
+                )
+                for name, ep in (settings.get("Networks") or {}).items()
+            ),
+            ports=_parse_ports(settings.get("Ports") or {}),
+            mounts=tuple(
+                Mount(
+                    type=str(m.get("Type", "")),
+                    destination=str(m.get("Destination", "")),
+                    source=str(m.get("Source", "")),
+                    name=str(m.get("Name", "")),
+                    read_only=not m.get("RW", True),
+                )
+                for m in data.get("Mounts") or ()
+            ),
+            links=tuple(host_config.get("Links") or ()),
+            volumes_from=tuple(host_config.get("VolumesFrom") or ()),
+            user=str(config.get("User") or ""),
+            health=str(health) if health else None,
+            labels=dict(config.get("Labels") or {}),
+        )
+
+
+def _parse_ports(ports: Mapping[str, Any]) -> tuple[PortBinding, ...]:
+    bindings: list[PortBinding] = []
+    for key, host_bindings in ports.items():
+        port, _, protocol = key.partition("/")
+        for binding in host_bindings or ():
+            host_port = str(binding.get("HostPort") or "")
+            if port.isdigit() and host_port.isdigit():
+                bindings.append(
+                    PortBinding(
+                        container_port=int(port),
+                        protocol=protocol or "tcp",
+                        host_ip=str(binding.get("HostIp") or ""),
+                        host_port=int(host_port),
+                    )
+                )
+    return tuple(bindings)
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    id: str
+    name: str
+    driver: str
+    scope: str = "local"
+    internal: bool = False
+    config_only: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> NetworkFacts:
+        return cls(
+            id=data["Id"],
+            name=str(data.get("Name", "")),
+            driver=str(data.get("Driver", "")),
+            scope=str(data.get("Scope", "local")),
+            internal=bool(data.get("Internal", False)),
+            config_only=bool(data.get("ConfigOnly", False)),
+            labels=dict(data.get("Labels") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    name: str
+    driver: str
+    mountpoint: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> VolumeFacts:
+        return cls(
+            name=str(data["Name"]),
+            driver=str(data.get("Driver", "")),
+            mountpoint=str(data.get("Mountpoint", "")),
+            labels=dict(data.get("Labels") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    id: str
+    tags: tuple[str, ...]
+    user: str = ""
+    volumes: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> ImageFacts:
+        config = data.get("Config") or {}
+        return cls(
+            id=str(data["Id"]),
+            tags=tuple(data.get("RepoTags") or ()),
+            user=str(config.get("User") or ""),
+            volumes=tuple(sorted((config.get("Volumes") or {}).keys())),
+            labels=dict(config.get("Labels") or {}),
+        )

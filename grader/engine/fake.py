@@ -1,0 +1,101 @@
+"""An in-memory :class:`~grader.engine.base.Engine` for pure-logic tests.
+
+It answers from facts given to it and from a probe handler the test supplies. It proves
+nothing about Docker: tests that claim an observation works use the real engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.engine.base import LabelSelector, Removed
+from grader.engine.facts import (
+    ContainerFacts,
+    EngineInfo,
+    ImageFacts,
+    NetworkFacts,
+    VolumeFacts,
+)
+from grader.engine.probe import ProbeOutput, ProbeSpec
+
+ProbeHandler = Callable[[ProbeSpec], ProbeOutput]
+
+
+def _no_probes(spec: ProbeSpec) -> ProbeOutput:
+    raise AssertionError(f"FakeEngine got an unexpected probe: {spec.purpose}")
+
+
+def _matches(labels: dict[str, str] | object, selector: LabelSelector) -> bool:
+    assert isinstance(labels, dict)
+    return all(
+        key in labels and (value is None or labels[key] == value) for key, value in selector.items()
+    )
+
+
+@dataclass
+class FakeEngine:
+    containers_: list[ContainerFacts] = field(default_factory=list)
+    networks_: list[NetworkFacts] = field(default_factory=list)
+    volumes_: list[VolumeFacts] = field(default_factory=list)
+    images_: list[ImageFacts] = field(default_factory=list)
+    probe_handler: ProbeHandler = _no_probes
+    probes_run: list[ProbeSpec] = field(default_factory=list)
+    info_: EngineInfo = field(
+        default_factory=lambda: EngineInfo("fake://", "0.0-fake", "1.41", "linux", "amd64")
+    )
+
+    @property
+    def info(self) -> EngineInfo:
+        return self.info_
+
+    def container(self, ref: str) -> ContainerFacts | None:
+        return next(
+            (c for c in self.containers_ if ref in (c.name, c.id) or c.id.startswith(ref)), None
+        )
+
+    def containers(self, labels: LabelSelector) -> list[ContainerFacts]:
+        return [c for c in self.containers_ if _matches(dict(c.labels), labels)]
+
+    def network(self, ref: str) -> NetworkFacts | None:
+        return next((n for n in self.networks_ if ref in (n.name, n.id)), None)
+
+    def networks(self, labels: LabelSelector) -> list[NetworkFacts]:
+        return [n for n in self.networks_ if _matches(dict(n.labels), labels)]
+
+    def volume(self, name: str) -> VolumeFacts | None:
+        return next((v for v in self.volumes_ if v.name == name), None)
+
+    def volumes(self, labels: LabelSelector) -> list[VolumeFacts]:
+        return [v for v in self.volumes_ if _matches(dict(v.labels), labels)]
+
+    def image(self, ref: str) -> ImageFacts | None:
+        return next((i for i in self.images_ if ref in i.tags or ref == i.id), None)
+
+    def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None:
+        raise ConnectionError(f"FakeEngine cannot pull {ref}")
+
+    def build_image(
+        self, context: Path, tag: str, buildargs: Mapping[str, str], labels: Mapping[str, str]
+    ) -> None:
+        self.images_.append(ImageFacts(id=f"sha256:{tag}", tags=(tag,), labels=dict(labels)))
+
+    def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
+        self.probes_run.append(spec)
+        return self.probe_handler(spec)
+
+    def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
+        raise FileNotFoundError(path)
+
+    def exec_in(self, container_id: str, argv: list[str], deadline_s: float) -> tuple[int, bytes]:
+        raise AssertionError("FakeEngine does not exec")
+
+    def remove_containers(self, labels: LabelSelector) -> int:
+        return 0
+
+    def remove_labelled(self, labels: LabelSelector) -> Removed:
+        return Removed()
+
+    def close(self) -> None:
+        pass

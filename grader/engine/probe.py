@@ -1,0 +1,155 @@
+"""Probe containers: short-lived busybox containers that look at the lab from the inside.
+
+A probe is created with ``AutoRemove``, attached before it starts (so no output is lost and
+the engine removes it even if the grader dies), read until it exits, and killed by a watchdog
+at its deadline. Every probe is labelled; whatever ends a probe early (deadline, output cap,
+Ctrl-C, an engine error) force-removes it before the exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from grader import defaults
+from grader.errors import ObservationError, ProbeTimeout
+from grader.i18n import Text
+
+if TYPE_CHECKING:
+    import docker
+
+
+@dataclass(frozen=True)
+class ReadOnlyMount:
+    """A host path or a named volume, mounted read-only into a probe."""
+
+    source: str
+    """Absolute host path (bind) or volume name."""
+    target: str
+    is_volume: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """What one probe runs, where, and for how long.
+
+    ``network_mode`` is ``container:<id>`` (join a container's network namespace), ``host``
+    (the engine host's namespace) or ``none``.
+    """
+
+    image: str
+    script: str
+    purpose: str
+    network_mode: str = "none"
+    mounts: tuple[ReadOnlyMount, ...] = ()
+    deadline_s: float = defaults.PROBE_DEADLINE_S
+    output_limit: int = defaults.PROBE_OUTPUT_LIMIT
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeOutput:
+    stdout: bytes
+    stderr: bytes
+    truncated: bool
+    duration_s: float
+
+
+def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
+    """Run ``spec`` on the engine behind ``api`` and return what it printed."""
+    from docker.errors import DockerException
+
+    started = time.monotonic()
+    try:
+        created = api.create_container(
+            spec.image,
+            command=["sh", "-c", spec.script],
+            labels=dict(spec.labels),
+            host_config=_host_config(api, spec),
+            network_disabled=spec.network_mode == "none",
+        )
+    except DockerException as exc:
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    container_id: str = created["Id"]
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()  # before removing: the reader wakes up as soon as the probe dies
+        remove_quietly(api, container_id)
+
+    watchdog = threading.Timer(spec.deadline_s, expire)
+    watchdog.daemon = True
+    finished = False
+    try:
+        stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+        api.start(container_id)
+        watchdog.start()
+        stdout, stderr, truncated = _read(stream, spec.output_limit)
+        if expired.is_set():
+            raise ProbeTimeout(spec.purpose, spec.deadline_s)
+        finished = not truncated
+        return ProbeOutput(
+            stdout=stdout,
+            stderr=stderr,
+            truncated=truncated,
+            duration_s=time.monotonic() - started,
+        )
+    except DockerException as exc:
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    finally:
+        watchdog.cancel()
+        if not finished:
+            remove_quietly(api, container_id)
+
+
+def _host_config(api: docker.APIClient, spec: ProbeSpec) -> dict[str, Any]:
+    binds = {mount.source: {"bind": mount.target, "mode": "ro"} for mount in spec.mounts}
+    return api.create_host_config(  # type: ignore[no-any-return]
+        auto_remove=True,
+        network_mode=spec.network_mode,
+        binds=binds or None,
+        # Probes read files owned by any user (volume contents), nothing more.
+        cap_drop=["ALL"],
+        cap_add=["DAC_READ_SEARCH", "DAC_OVERRIDE"],
+        security_opt=["no-new-privileges"],
+        read_only=True,
+        tmpfs={"/tmp": "size=8m"},
+        mem_limit=defaults.PROBE_MEMORY,
+        pids_limit=defaults.PROBE_PIDS,
+    )
+
+
+def _read(stream: Any, limit: int) -> tuple[bytes, bytes, bool]:
+    stdout = bytearray()
+    stderr = bytearray()
+    try:
+        for out, err in stream:
+            if out:
+                stdout += out
+            if err:
+                stderr += err
+            if len(stdout) + len(stderr) > limit:
+                return bytes(stdout[:limit]), bytes(stderr[:limit]), True
+    finally:
+        stream.close()
+    return bytes(stdout), bytes(stderr), False
+
+
+def remove_quietly(api: docker.APIClient, container_id: str) -> None:
+    """Force-remove a container; gone already, or being removed, is fine."""
+    from docker.errors import DockerException
+
+    with contextlib.suppress(DockerException):
+        api.remove_container(container_id, force=True)
+
+
+def _engine_refused(purpose: str, exc: Exception) -> Text:
+    reason = getattr(exc, "explanation", None) or str(exc)
+    return Text(
+        fr=f"le moteur n'a pas pu lancer la sonde « {purpose} » : {reason}",
+        en=f"the engine could not run probe '{purpose}': {reason}",
+    )

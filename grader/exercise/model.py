@@ -1,0 +1,249 @@
+"""The exercise model, shared by every lab.
+
+An exercise is a folder ``exercises/<id>/``::
+
+    exercise.yaml        id, titles, parameters (with defaults), images, solution, stand-ins
+    prompt.fr.md         the prompt, a Jinja2 template over ``params`` and ``images``
+    prompt.en.md
+    checks.py            pytest checks, one test per check id: ``@check("id")``
+    solution/            the reference solution (a Compose file template and steps)
+    stand-ins/<image>/   offline Dockerfiles standing in for the lab's images
+
+and its rubric is ``rubrics/<id>.yaml``. Loading validates the rubric against the checks both
+ways and reports every problem with its file and line.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.errors import ExerciseDefinitionError, ParameterError
+from grader.i18n import Lang, Text
+from grader.judge.rubric import Rubric, check_against, load_rubric
+
+Value = str | int
+
+
+class Params(Mapping[str, Value]):
+    """An exercise's parameters: read as ``params.network`` or ``params["network"]``.
+
+    >>> p = Params({"network": "moby-network", "app_port": 8000})
+    >>> p.with_overrides({"app_port": "8080"}).app_port
+    8080
+    """
+
+    def __init__(self, values: Mapping[str, Value]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> Value:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}") from None
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def with_overrides(self, overrides: Mapping[str, str]) -> Params:
+        """Override values from text (``--param key=value``), keeping each default's type."""
+        values = dict(self._values)
+        for key, text in overrides.items():
+            if key not in values:
+                known = ", ".join(sorted(values))
+                raise ParameterError(
+                    Text(
+                        fr=f"paramètre inconnu « {key} » (paramètres : {known})",
+                        en=f"unknown parameter '{key}' (parameters: {known})",
+                    )
+                )
+            if isinstance(values[key], int):
+                if not text.strip().isdigit():
+                    raise ParameterError(
+                        Text(
+                            fr=f"le paramètre « {key} » attend un entier, pas « {text} »",
+                            en=f"parameter '{key}' expects an integer, not '{text}'",
+                        )
+                    )
+                values[key] = int(text)
+            else:
+                values[key] = text
+        return Params(values)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The reference solution: a Compose file template, then commands run against it."""
+
+    compose: Path
+    steps: tuple[tuple[str, ...], ...] = ()
+    """``docker compose`` sub-commands run after ``up`` (``exec -T redis redis-cli SAVE``)."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    directory: Path
+    title: Text
+    params: Params
+    images: Mapping[str, str]
+    rubric: Rubric
+    checks_file: Path
+    solution: Solution | None = None
+    stand_ins: Mapping[str, Path] = field(default_factory=dict)
+    host_paths: tuple[str, ...] = ()
+    """Parameters that name directories on the engine host (batch grading isolates them)."""
+
+    def prompt(self, lang: Lang, params: Params | None = None) -> str:
+        return self.render(self.directory / f"prompt.{lang}.md", params)
+
+    def render(
+        self,
+        template: Path | str,
+        params: Params | None = None,
+        images: Mapping[str, str] | None = None,
+    ) -> str:
+        """Render one of the exercise's Jinja2 templates (a file of the exercise, or a string)
+        with its parameters and images."""
+        import jinja2
+
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self.directory)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        compiled = (
+            environment.from_string(template)
+            if isinstance(template, str)
+            else environment.get_template(template.relative_to(self.directory).as_posix())
+        )
+        return compiled.render(
+            params=params or self.params, images=images or self.images, exercise=self
+        )
+
+
+def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
+    """Load ``directory`` and its rubric; raise :class:`ExerciseDefinitionError` listing every
+    problem found."""
+    definition = directory / "exercise.yaml"
+    try:
+        data = yaml.load(  # a safe loader, the C one when available
+            definition.read_text(encoding="utf-8"),
+            Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+        )
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExerciseDefinitionError([f"{definition}: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise ExerciseDefinitionError([f"{definition}:1: expected a mapping"])
+    exercise_id = str(data.get("id") or directory.name)
+    problems: list[str] = []
+    title = data.get("title") or {}
+    parameters = data.get("parameters") or {}
+    bad = [k for k, v in parameters.items() if isinstance(v, bool) or not isinstance(v, (str, int))]
+    problems += [f"{definition}: parameter '{k}' must be a string or an integer" for k in bad]
+    checks_file = directory / "checks.py"
+    declared = declared_checks(checks_file, problems)
+    rubric_path = rubrics_dir / f"{exercise_id}.yaml"
+    rubric: Rubric | None = None
+    try:
+        rubric = load_rubric(rubric_path)
+    except ExerciseDefinitionError as exc:
+        problems += exc.problems
+    if rubric is not None:
+        problems += check_against(rubric, declared, checks_file)
+    for lang in ("fr", "en"):
+        if not (directory / f"prompt.{lang}.md").is_file():
+            problems.append(f"{directory}: missing prompt.{lang}.md")
+    solution = _solution(directory, data.get("solution"), problems, definition)
+    stand_ins = {
+        str(image): directory / str(path) for image, path in (data.get("stand_ins") or {}).items()
+    }
+    host_paths = tuple(str(p) for p in data.get("host_paths") or ())
+    problems += [
+        f"{definition}: host_paths names '{p}', which is not a parameter"
+        for p in host_paths
+        if p not in parameters
+    ]
+    if problems or rubric is None:
+        raise ExerciseDefinitionError(problems)
+    return Exercise(
+        id=exercise_id,
+        directory=directory,
+        title=Text(fr=str(title.get("fr", exercise_id)), en=str(title.get("en", exercise_id))),
+        params=Params(parameters),
+        images={str(k): str(v) for k, v in (data.get("images") or {}).items()},
+        rubric=rubric,
+        checks_file=checks_file,
+        solution=solution,
+        stand_ins=stand_ins,
+        host_paths=host_paths,
+    )
+
+
+def _solution(directory: Path, data: Any, problems: list[str], where: Path) -> Solution | None:
+    if not data:
+        return None
+    compose = directory / str(data.get("compose", ""))
+    if not compose.is_file():
+        problems.append(f"{where}: solution compose file {compose} is missing")
+    steps = tuple(tuple(str(arg) for arg in step) for step in data.get("steps") or ())
+    return Solution(compose=compose, steps=steps)
+
+
+def declared_checks(checks_file: Path, problems: list[str]) -> dict[str, int]:
+    """Check ids declared with ``@check("id")`` in ``checks_file``, with their line numbers.
+
+    Read from the source (not imported), so a broken rubric is reported before any check runs.
+    """
+    try:
+        tree = ast.parse(checks_file.read_text(encoding="utf-8"), str(checks_file))
+    except (OSError, SyntaxError) as exc:
+        problems.append(f"{checks_file}: cannot read checks ({exc})")
+        return {}
+    declared: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            check_id = _check_id(decorator)
+            if check_id is None:
+                continue
+            if check_id in declared:
+                problems.append(
+                    f"{checks_file}:{decorator.lineno}: check '{check_id}' is declared twice "
+                    f"(first at line {declared[check_id]})"
+                )
+            declared.setdefault(check_id, decorator.lineno)
+    return declared
+
+
+def _check_id(decorator: ast.expr) -> str | None:
+    if not isinstance(decorator, ast.Call) or not decorator.args:
+        return None
+    func = decorator.func
+    name = (
+        func.id
+        if isinstance(func, ast.Name)
+        else func.attr
+        if isinstance(func, ast.Attribute)
+        else ""
+    )
+    first = decorator.args[0]
+    if name == "check" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None

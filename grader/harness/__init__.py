@@ -1,0 +1,7 @@
+"""Running checks: :func:`~grader.harness.run.grade` drives pytest in-process with the
+:class:`~grader.harness.plugin.GraderPlugin`."""
+
+from grader.harness.plugin import RunObserver
+from grader.harness.run import grade
+
+__all__ = ["RunObserver", "grade"]

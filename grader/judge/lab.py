@@ -1,0 +1,166 @@
+"""The student's lab as a check sees it: named objects, and probes run from inside it.
+
+A :class:`Lab` is handed to every check (the ``lab`` fixture). It resolves the exercise's
+logical names (exact names, or Compose labels with ``--project``), caches what the engine said
+for the length of the run (one consistent snapshot, and each object inspected once), and runs
+probe steps from a container's network namespace or from the engine host's.
+
+Probes are the slow part of a run, and independent: :meth:`Lab.observe_from` starts one in the
+background and returns an :class:`Observation`, so a checks module can start all its probes
+together (one autouse fixture asking for them) and each check waits only for its own.
+
+Methods named after the object (:meth:`container`, :meth:`network`...) fail the check when the
+object is missing; the ``find_*`` variants return ``None`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from grader.engine.base import Engine
+from grader.engine.facts import ContainerFacts, NetworkFacts, VolumeFacts
+from grader.judge import expect
+from grader.judge import messages as m
+from grader.judge.outcome import CheckFailed
+from grader.observe.batch import ProbeSite, ProbeStep
+from grader.observe.names import NameResolver
+from grader.observe.prober import Prober
+
+
+class Observation:
+    """The results of one probe's steps, on their way.
+
+    >>> from grader.observe.dns import DnsLookup
+    >>> done = Observation.ready([DnsLookup("redis")], ["answer"])
+    >>> done.of(DnsLookup("redis"))
+    'answer'
+    """
+
+    def __init__(self, steps: tuple[ProbeStep[Any], ...], results: Future[list[Any]]) -> None:
+        self._steps = steps
+        self._results = results
+
+    @classmethod
+    def ready(cls, steps: list[ProbeStep[Any]], results: list[Any]) -> Observation:
+        future: Future[list[Any]] = Future()
+        future.set_result(results)
+        return cls(tuple(steps), future)
+
+    @classmethod
+    def failed(cls, steps: tuple[ProbeStep[Any], ...], error: BaseException) -> Observation:
+        future: Future[list[Any]] = Future()
+        future.set_exception(error)
+        return cls(steps, future)
+
+    def results(self) -> list[Any]:
+        """Every step's result, in order; re-raises what stopped the probe (a missing
+        container fails the check, an engine error makes it an ``error``)."""
+        __tracebackhide__ = True
+        return self._results.result()
+
+    def of(self, step: ProbeStep[Any]) -> Any:
+        """The result of ``step`` (steps are values: an equal step finds it)."""
+        __tracebackhide__ = True
+        return self.results()[self._steps.index(step)]
+
+
+class Lab:
+    def __init__(self, engine: Engine, names: NameResolver, prober: Prober) -> None:
+        self.engine = engine
+        self.names = names
+        self.prober = prober
+        self._pool: ThreadPoolExecutor | None = None
+        self._containers: dict[str, ContainerFacts | None] = {}
+        self._networks: dict[str, NetworkFacts | None] = {}
+        self._volumes: dict[str, VolumeFacts | None] = {}
+
+    # -- objects, or None -------------------------------------------------------------------
+    def find_container(self, name: str) -> ContainerFacts | None:
+        if name not in self._containers:
+            self._containers[name] = self.names.container(name)
+        return self._containers[name]
+
+    def find_network(self, name: str) -> NetworkFacts | None:
+        if name not in self._networks:
+            self._networks[name] = self.names.network(name)
+        return self._networks[name]
+
+    def find_volume(self, name: str) -> VolumeFacts | None:
+        if name not in self._volumes:
+            self._volumes[name] = self.names.volume(name)
+        return self._volumes[name]
+
+    def container_by_reference(self, ref: str) -> ContainerFacts | None:
+        """A container named in inspect data (``VolumesFrom``, links): a name or an id."""
+        return self.engine.container(ref.lstrip("/"))
+
+    # -- objects, or the check fails --------------------------------------------------------
+    def container(self, name: str) -> ContainerFacts:
+        __tracebackhide__ = True
+        found = self.find_container(name)
+        if found is None:
+            expect.fail(m.CONTAINER_MISSING.format(name=name))
+        return found
+
+    def running_container(self, name: str) -> ContainerFacts:
+        __tracebackhide__ = True
+        found = self.container(name)
+        expect.running(found)
+        return found
+
+    def network(self, name: str) -> NetworkFacts:
+        __tracebackhide__ = True
+        found = self.find_network(name)
+        if found is None:
+            expect.fail(m.NETWORK_MISSING.format(name=name))
+        return found
+
+    def volume(self, name: str) -> VolumeFacts:
+        __tracebackhide__ = True
+        found = self.find_volume(name)
+        if found is None:
+            expect.fail(m.VOLUME_MISSING.format(name=name))
+        return found
+
+    # -- probes -----------------------------------------------------------------------------
+    def from_inside(self, container: ContainerFacts, *steps: ProbeStep[Any]) -> list[Any]:
+        """Run ``steps`` in one probe sharing ``container``'s network namespace."""
+        __tracebackhide__ = True
+        expect.running(container)
+        site = ProbeSite(
+            network_mode=f"container:{container.id}",
+            description=f"netns {container.name}",
+        )
+        return self.prober.run(site, steps)
+
+    def from_engine_host(self, *steps: ProbeStep[Any]) -> list[Any]:
+        """Run ``steps`` in one probe in the engine host's network namespace (127.0.0.1 is
+        the engine host's loopback, where published ports listen)."""
+        return self.prober.run(ProbeSite(network_mode="host", description="engine host"), steps)
+
+    def observe_from(self, name: str, *steps: ProbeStep[Any]) -> Observation:
+        """Start ``steps`` in one probe in container ``name``'s network namespace, in the
+        background. A missing or stopped container is reported when the results are read."""
+        try:
+            container = self.running_container(name)
+        except CheckFailed as missing:
+            return Observation.failed(steps, missing)
+        return self._start(steps, lambda: self.from_inside(container, *steps))
+
+    def observe_from_engine_host(self, *steps: ProbeStep[Any]) -> Observation:
+        """Like :meth:`from_engine_host`, in the background."""
+        return self._start(steps, lambda: self.from_engine_host(*steps))
+
+    def _start(
+        self, steps: tuple[ProbeStep[Any], ...], run: Callable[[], list[Any]]
+    ) -> Observation:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+        return Observation(steps, self._pool.submit(run))
+
+    def close(self) -> None:
+        """Stop waiting for probes; the prober removes any still running."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)

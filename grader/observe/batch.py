@@ -1,0 +1,128 @@
+"""Several observations, one probe container.
+
+Starting a container costs far more than a DNS query, so every observation made from the same
+place (one network namespace, one set of mounts) runs as a *step* of one probe script. Each
+step's output is framed by markers that carry a random nonce, so nothing a student's program
+prints can forge a frame; each step's output is capped and its exit code recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from grader import defaults
+from grader.engine.base import Engine
+from grader.engine.probe import ProbeSpec, ReadOnlyMount
+from grader.errors import ObservationError
+from grader.i18n import Text
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class ProbeStep(Protocol[R_co]):
+    """One observation inside a probe: a shell fragment and the parser of what it prints."""
+
+    def script(self) -> str:
+        """A busybox ``sh`` fragment; its stdout, stderr and exit status are captured."""
+        ...
+
+    def parse(self, output: StepOutput) -> R_co: ...
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    text: str
+    """stdout and stderr of the step, decoded (invalid bytes replaced), capped."""
+    exit_code: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeSite:
+    """Where a probe runs: a network namespace and read-only mounts."""
+
+    network_mode: str = "none"
+    mounts: tuple[ReadOnlyMount, ...] = ()
+    description: str = ""
+
+
+def run_steps(
+    engine: Engine,
+    site: ProbeSite,
+    steps: Sequence[ProbeStep[Any]],
+    *,
+    image: str,
+    labels: dict[str, str],
+    deadline_s: float = defaults.PROBE_DEADLINE_S,
+) -> list[Any]:
+    """Run ``steps`` in one probe at ``site``; return each step's parsed result, in order."""
+    nonce = secrets.token_hex(8)
+    script = build_script(steps, nonce)
+    output = engine.run_probe(
+        ProbeSpec(
+            image=image,
+            script=script,
+            purpose=site.description or site.network_mode,
+            network_mode=site.network_mode,
+            mounts=site.mounts,
+            deadline_s=deadline_s,
+            labels=labels,
+        )
+    )
+    frames = split_frames(output.stdout, nonce)
+    results: list[Any] = []
+    for index, step in enumerate(steps):
+        frame = frames.get(index)
+        if frame is None:
+            stderr = output.stderr.decode("utf-8", "replace").strip()[-300:]
+            raise ObservationError(
+                Text(
+                    fr=f"la sonde ({site.description}) s'est arrêtée avant la fin : {stderr}",
+                    en=f"the probe ({site.description}) stopped before the end: {stderr}",
+                )
+            )
+        results.append(step.parse(frame))
+    return results
+
+
+def build_script(steps: Sequence[ProbeStep[Any]], nonce: str) -> str:
+    limit = defaults.STEP_OUTPUT_LIMIT
+    lines = ["cd /tmp"]
+    for index, step in enumerate(steps):
+        lines += [
+            f"( {step.script()}\n) >/tmp/out 2>&1 </dev/null",
+            "rc=$?",
+            "size=$(wc -c </tmp/out)",
+            f"echo '@@{nonce}:begin {index}'",
+            f"head -c {limit} /tmp/out",
+            "echo",
+            f'echo "@@{nonce}:end {index} $rc $size"',
+        ]
+    lines.append(f"echo '@@{nonce}:done'")
+    return "\n".join(lines)
+
+
+def split_frames(stdout: bytes, nonce: str) -> dict[int, StepOutput]:
+    """Parse the framed output of :func:`build_script`; missing frames are simply absent."""
+    pattern = re.compile(
+        rb"@@"
+        + nonce.encode()
+        + rb":begin (\d+)\n(.*?)\n@@"
+        + nonce.encode()
+        + rb":end \1 (\d+) *(\d*)\n",
+        re.DOTALL,
+    )
+    frames: dict[int, StepOutput] = {}
+    for match in pattern.finditer(stdout):
+        body = match.group(2)
+        size = int(match.group(4) or 0)
+        frames[int(match.group(1))] = StepOutput(
+            text=body.decode("utf-8", "replace"),
+            exit_code=int(match.group(3)),
+            truncated=size > defaults.STEP_OUTPUT_LIMIT,
+        )
+    return frames

@@ -1,0 +1,47 @@
+"""The record of one grading run, shared by the harness that makes it, the reports that show
+it, and batch grading and rescoring that store and reread it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from grader.engine.facts import EngineInfo
+from grader.i18n import Lang, Text
+from grader.judge.scoring import ScoreSheet
+
+
+class RunStatus(str, Enum):
+    GRADED = "graded"
+    """The checks ran; the score is the rubric's verdict."""
+    REFUSED = "refused"
+    """Batch grading refused the submission before starting it (it asked for too much)."""
+    ERROR = "error"
+    """The submission could not be graded (it did not start, or a phase timed out)."""
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    exercise_id: str
+    exercise_title: Text
+    student: str
+    sheet: ScoreSheet
+    started_at: datetime
+    duration_s: float
+    lang: Lang
+    engine: EngineInfo | None = None
+    project: str | None = None
+    status: RunStatus = RunStatus.GRADED
+    interrupted: bool = False
+    notes: tuple[Text, ...] = field(default_factory=tuple)
+    """Things the student should know about how they were graded (a refusal's reason,
+    names rewritten for isolation...)."""
+
+    @property
+    def score(self) -> int | float:
+        return self.sheet.score
+
+    @property
+    def max_score(self) -> int | float:
+        return self.sheet.max_score

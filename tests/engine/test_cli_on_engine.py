@@ -1,0 +1,132 @@
+"""The ``grade`` command against the real engine: exit codes, JSON and JUnit files, the
+messages a student reads when something is missing or stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader import defaults
+from grader.cli import app
+from tests.engine.test_tp_reseau import build_reseau
+from tests.support.lab import LabBuilder
+from tests.support.reports import assert_valid_junit, junit_counts, read_json
+
+runner = CliRunner()
+
+
+def test_reference_exit_zero_and_reports(
+    tmp_path: Path, lab: LabBuilder, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images)
+    json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
+
+    done = runner.invoke(
+        app,
+        [
+            "check",
+            "tp-reseau",
+            "--student",
+            "ada",
+            "--json",
+            str(json_path),
+            "--junit",
+            str(junit_path),
+        ],
+    )
+
+    assert done.exit_code == 0, done.output
+    assert "20/20" in done.output
+    report = read_json(json_path)
+    assert report["schema"] == defaults.REPORT_SCHEMA
+    assert (report["exercise"], report["student"]) == ("tp-reseau", "ada")
+    assert (report["score"], report["max_score"], report["status"]) == (20, 20, "graded")
+    assert report["engine"]["api_version"]
+    assert [c["id"] for c in report["checks"]] == [
+        "reseau-cree",
+        "redis-attache",
+        "app-attache",
+        "dns-redis",
+        "app-vers-redis",
+        "port-publie",
+        "reseau-2",
+        "alias-redis",
+        "isolation",
+        "sans-link",
+    ]
+    assert all(c["status"] == "passed" and c["hint"] == "" for c in report["checks"])
+    counts = junit_counts(assert_valid_junit(junit_path))
+    assert counts == {"tests": 10, "failures": 0, "errors": 0, "skipped": 0}
+
+
+def test_shortcut_and_misses_exit_one(
+    tmp_path: Path, lab: LabBuilder, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images, "redis-attache")
+    json_path, junit_path = tmp_path / "r.json", tmp_path / "r.xml"
+
+    done = runner.invoke(
+        app, ["tp-reseau", "--lang", "en", "--json", str(json_path), "--junit", str(junit_path)]
+    )
+
+    assert done.exit_code == 1, done.output
+    assert "Hint" in done.output
+    report = read_json(json_path)
+    assert report["score"] == 12
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["redis-attache"]["status"] == "failed"
+    assert "not attached to network 'moby-network'" in by_id["redis-attache"]["message"]
+    assert by_id["redis-attache"]["hint"].startswith("Run redis on the network")
+    assert by_id["dns-redis"]["message"] == "not run: prerequisite 'redis-attache' did not pass"
+    counts = junit_counts(assert_valid_junit(junit_path))
+    assert counts == {"tests": 10, "failures": 1, "errors": 0, "skipped": 3}
+
+
+def test_nothing_set_up(tmp_path: Path, lab: LabBuilder, busybox: str) -> None:
+    json_path = tmp_path / "r.json"
+
+    done = runner.invoke(app, ["check", "tp-reseau", "--lang", "en", "--json", str(json_path)])
+
+    assert done.exit_code == 1
+    report = read_json(json_path)
+    assert report["score"] == 0
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["reseau-cree"]["message"] == "network 'moby-network' does not exist"
+    assert by_id["redis-attache"]["message"] == "container 'redis' does not exist"
+    assert by_id["port-publie"]["message"] == "container 'moby-counter' does not exist"
+    assert by_id["sans-link"]["status"] == "passed"  # nothing to penalise
+
+
+def test_stopped_container(tmp_path: Path, lab: LabBuilder, reseau_images: dict[str, str]) -> None:
+    build_reseau(lab, reseau_images)
+    lab.api.stop(lab.containers["redis"], timeout=0)
+    json_path = tmp_path / "r.json"
+
+    done = runner.invoke(app, ["check", "tp-reseau", "--lang", "en", "--json", str(json_path)])
+
+    assert done.exit_code == 1
+    by_id = {c["id"]: c for c in read_json(json_path)["checks"]}
+    assert by_id["redis-attache"]["message"].startswith("container 'redis' is not running")
+
+
+def test_missing_probe_image_is_one_line_exit_three(lab: LabBuilder, busybox: str) -> None:
+    done = runner.invoke(
+        app, ["check", "tp-reseau", "--lang", "en", "--probe-image", "tp-grader-test/absent:0"]
+    )
+
+    assert done.exit_code == 3
+    assert "Traceback" not in done.output
+    error_lines = [line for line in done.output.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert "tp-grader-test/absent:0" in error_lines[0]
+    assert "--probe-image" in error_lines[0]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_demo_with_stand_ins(lang: str, busybox: str) -> None:
+    done = runner.invoke(app, ["demo", "tp-reseau", "--stand-ins", "--lang", lang])
+
+    assert done.exit_code == 0, done.output
+    assert "20/20" in done.output

@@ -1,0 +1,84 @@
+"""Compose-based setups grade like CLI ones: through ``--project`` labels, and by exact
+names when the compose file fixes them (``container_name:``, a network's ``name:``)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.compose import Compose, add_labels
+from grader.engine.docker_engine import DockerEngine
+from grader.exercise.model import Exercise
+from grader.harness import grade
+from grader.solution import reference_solution
+from tests.support.lab import TEST_RUN_LABEL
+
+
+def test_reference_solution_graded_through_project_labels(
+    engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    project = f"tpg-test-{secrets.token_hex(4)}"
+    with reference_solution(reseau, engine=engine, project=project, images=reseau_images):
+        result = grade(reseau, engine=engine, student="t", project=project, strict_project=True)
+
+    assert (result.score, result.max_score) == (20, 20)
+    assert not engine.containers({"com.docker.compose.project": project})
+
+
+@pytest.fixture
+def fixed_names_project(
+    tmp_path: Path, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> Iterator[str]:
+    """The solution with every name fixed, as students often write it."""
+    model = yaml.safe_load(reseau.render(reseau.solution.compose, images=reseau_images))
+    for name, service in model["services"].items():
+        service["container_name"] = name
+    for name in model["networks"]:
+        model["networks"][name] = {"name": name}
+    project = f"tpg-test-{secrets.token_hex(4)}"
+    add_labels(model, {TEST_RUN_LABEL: project})
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(yaml.safe_dump(model))
+    compose = Compose(project, (compose_file,), workdir=tmp_path)
+    try:
+        up = compose.run("up", "--detach", "--wait", timeout_s=120)
+        assert up.ok, up.output
+        yield project
+    finally:
+        compose.down()
+        engine.remove_labelled({TEST_RUN_LABEL: project})
+
+
+def test_fixed_names_graded_by_exact_names(
+    fixed_names_project: str, engine: DockerEngine, reseau: Exercise
+) -> None:
+    assert engine.container("redis") is not None  # the names really are the lab's
+
+    result = grade(reseau, engine=engine, student="t")
+
+    assert result.score == 20
+
+
+def test_fixed_names_graded_through_project(
+    fixed_names_project: str, engine: DockerEngine, reseau: Exercise
+) -> None:
+    result = grade(
+        reseau, engine=engine, student="t", project=fixed_names_project, strict_project=True
+    )
+
+    assert result.score == 20
+
+
+def test_other_project_is_not_graded(
+    fixed_names_project: str, engine: DockerEngine, reseau: Exercise
+) -> None:
+    """A strict project resolves nothing of another project, even with the lab's names."""
+    result = grade(reseau, engine=engine, student="t", project="someone-else", strict_project=True)
+
+    assert result.score == 0
+    messages = [c.outcome.message.en for c in result.sheet.checks if c.outcome.message]
+    assert any("does not exist" in message for message in messages)

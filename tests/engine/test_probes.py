@@ -1,0 +1,163 @@
+"""Probes under stress: a deadline turns a hung observation into ``error`` and the run goes
+on; hostile output still gives valid reports; Ctrl-C leaves no probe; grading changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from grader import defaults
+from grader.engine.docker_engine import DockerEngine
+from grader.exercise.model import Exercise
+from grader.harness import grade
+from grader.judge.outcome import CheckStatus
+from grader.report.json_report import write_json
+from grader.report.junit import write_junit
+from tests.engine.test_tp_reseau import build_reseau, statuses
+from tests.support.images import build_test_image
+from tests.support.lab import LabBuilder
+from tests.support.net import http_answers
+from tests.support.reports import assert_valid_junit, read_json
+from tests.support.wait import wait_for
+
+
+def test_probe_deadline_is_an_error_and_the_run_goes_on(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    # moby-counter's DNS never answers, and nslookup waits longer than the probe may live.
+    build_reseau(lab, reseau_images, "dns-redis")
+
+    result = grade(reseau, engine=engine, student="t", lang="en", probe_deadline_s=1.0)
+
+    outcome = statuses(result)
+    assert outcome["dns-redis"] == "error"
+    assert outcome["app-vers-redis"] == "skipped"
+    assert {k: v for k, v in outcome.items() if k not in ("dns-redis", "app-vers-redis")} == {
+        k: "passed" for k in outcome if k not in ("dns-redis", "app-vers-redis")
+    }
+    dns = next(c for c in result.sheet.checks if c.check_id == "dns-redis")
+    assert "did not finish within 1 s" in dns.outcome.message.en
+    assert result.score == 15
+
+
+HOSTILE_SERVER = """\
+FROM {base}
+COPY serve /serve
+STOPSIGNAL SIGKILL
+CMD ["nc", "-ll", "-p", "80", "-e", "/serve"]
+"""
+# No status line, control bytes, 5 MB: what reaches the report is bounded and clean.
+HOSTILE_SCRIPT = """#!/bin/sh
+junk() {
+  printf '\\033[31mEVIL\\000\\001\\002 ]]> <x>&amp;\\377\\376 \\033]0;title\\007\\r\\n'
+}
+junk; head -c 5000000 /dev/zero | tr '\\000' 'A'; junk
+"""
+
+
+def test_hostile_output_gives_valid_bounded_reports(
+    tmp_path: Path,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    docker_client: docker.DockerClient,
+    busybox: str,
+) -> None:
+    hostile = build_test_image(
+        docker_client, "tp-grader-test/hostile-http:latest", HOSTILE_SERVER, serve=HOSTILE_SCRIPT
+    )
+    lab.run("moby-counter", hostile, ports={80: 8000})
+    wait_for(lambda: http_answers(8000), what="the hostile server to answer")
+
+    result = grade(reseau, engine=engine, student="t\x1b[31m\x00", lang="en")
+    write_json(result, tmp_path / "r.json")
+    write_junit(result, tmp_path / "r.xml")
+
+    port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
+    assert port.status is CheckStatus.FAILED
+    assert len(port.outcome.message.en) < 1000  # 5 MB answered, a few hundred bytes kept
+    report = read_json(tmp_path / "r.json")
+    assert_valid_junit(tmp_path / "r.xml")
+    everything = json.dumps(report) + (tmp_path / "r.xml").read_text(encoding="utf-8")
+    assert "\x1b" not in everything
+    assert "\\u001b" not in everything
+    assert "\\u0000" not in everything
+    assert "\x00" not in everything
+    assert (tmp_path / "r.xml").stat().st_size < 100_000
+    assert (tmp_path / "r.json").stat().st_size < 100_000
+
+
+def _running_probes(client: docker.DockerClient) -> list[dict[str, Any]]:
+    return client.api.containers(all=True, filters={"label": f"{defaults.LABEL_ROLE}=probe"})
+
+
+def test_ctrl_c_leaves_no_probe_and_a_well_formed_report(
+    tmp_path: Path,
+    lab: LabBuilder,
+    docker_client: docker.DockerClient,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images, "dns-redis")  # its DNS probe takes seconds
+    json_path = tmp_path / "r.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "grader", "check", "tp-reseau", "--json", str(json_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        wait_for(lambda: _running_probes(docker_client), timeout_s=30, what="a probe to start")
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == 130, output
+    assert b"Traceback" not in output
+    wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="no probe left")
+    report = read_json(json_path)
+    assert report["interrupted"] is True
+    assert any(c["status"] == "error" for c in report["checks"])
+
+
+def _snapshot(client: docker.DockerClient) -> dict[str, Any]:
+    def container(summary: dict[str, Any]) -> dict[str, Any]:
+        data = client.api.inspect_container(summary["Id"])
+        return {
+            "state": {k: data["State"][k] for k in ("Status", "Pid", "StartedAt")},
+            "restarts": data["RestartCount"],
+            "mounts": data["Mounts"],
+            "networks": sorted(data["NetworkSettings"]["Networks"]),
+            "config": data["Config"],
+            "host_config": data["HostConfig"],
+        }
+
+    return {
+        "containers": {c["Id"]: container(c) for c in client.api.containers(all=True)},
+        "networks": sorted(n["Id"] for n in client.api.networks()),
+        "volumes": sorted(v["Name"] for v in client.api.volumes()["Volumes"] or ()),
+    }
+
+
+def test_grading_changes_nothing(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    docker_client: docker.DockerClient,
+) -> None:
+    build_reseau(lab, reseau_images)
+    before = _snapshot(docker_client)
+
+    grade(reseau, engine=engine, student="t")
+
+    wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="probes removed")
+    assert _snapshot(docker_client) == before

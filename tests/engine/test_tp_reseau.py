@@ -1,0 +1,208 @@
+"""tp-reseau against the real engine: the reference scores 20/20, and each mutant of it (one
+mistake a student could make) flips exactly the checks it should, with the rubric's score.
+
+A setup is built the way the prompt's ``docker`` commands build it (same Engine API calls),
+with the stand-in images, and removed after the test whatever happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader.engine.docker_engine import DockerEngine
+from grader.exercise.model import Exercise
+from grader.harness import grade
+from grader.judge.outcome import CheckStatus
+from grader.result import GradeResult
+from tests.support.lab import LabBuilder
+from tests.support.net import http_answers
+from tests.support.wait import wait_for
+
+PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
+
+#: Per mutant, the checks that must not pass (every other check must pass).
+EXPECTED: dict[str, dict[str, str]] = {
+    "reference": {},
+    # No non-bridge driver can be created on this engine (macvlan/ipvlan unsupported, overlay
+    # needs swarm): a config-only network (driver "null") is the real non-bridge network we
+    # can make, and no container can join it, so the attach checks fall with it.
+    "reseau-cree": {
+        "reseau-cree": FAILED,
+        "redis-attache": FAILED,
+        "app-attache": FAILED,
+        "dns-redis": SKIPPED,
+        "app-vers-redis": SKIPPED,
+        "isolation": SKIPPED,
+    },
+    "redis-attache": {
+        "redis-attache": FAILED,
+        "dns-redis": SKIPPED,
+        "app-vers-redis": SKIPPED,
+        "isolation": SKIPPED,
+    },
+    "app-attache": {"app-attache": FAILED, "dns-redis": SKIPPED, "app-vers-redis": SKIPPED},
+    # moby-counter's loopback is down, so 127.0.0.11 cannot answer there, and a hand-written
+    # hosts line for redis must earn nothing.
+    "dns-redis": {"dns-redis": FAILED, "app-vers-redis": SKIPPED},
+    "app-vers-redis": {"app-vers-redis": FAILED},
+    "port-publie": {"port-publie": FAILED},
+    "port-publie-wrong-container-port": {"port-publie": FAILED},
+    "port-publie-http-404": {"port-publie": FAILED},
+    "reseau-2": {"reseau-2": FAILED, "alias-redis": SKIPPED, "isolation": SKIPPED},
+    "alias-redis": {"alias-redis": FAILED},
+    "isolation": {"isolation": FAILED},
+    "sans-link": {"sans-link": FAILED},
+}
+
+
+def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "reference") -> None:
+    """The lab as the prompt walks it, with the one mistake ``mutant`` names."""
+    redis_image, app_image = images["redis"], images["app"]
+    if mutant == "reseau-cree":
+        lab.config_only_network("moby-network")
+        network: str | None = None
+    else:
+        lab.network("moby-network")
+        network = "moby-network"
+
+    redis: dict[str, Any] = {}
+    if mutant == "app-vers-redis":  # running, resolvable, but nothing listens on 6379
+        redis = {"command": ["sleep", "3600"], "healthcheck": {"test": ["NONE"]}}
+    lab.run(
+        "redis",
+        redis_image,
+        network=None if mutant in ("redis-attache", "reseau-cree") else network,
+        **redis,
+    )
+
+    app: dict[str, Any] = {"ports": {80: 8000}}
+    if mutant == "port-publie":
+        app["ports"] = {80: 8001}
+    if mutant == "port-publie-wrong-container-port":
+        app["ports"] = {8080: 8000}
+    if mutant == "port-publie-http-404":
+        app["command"] = ["sh", "-c", "mkdir -p /empty && exec httpd -f -p 80 -h /empty"]
+        app["healthcheck"] = {"test": ["NONE"]}
+    if mutant == "sans-link":
+        app["links"] = {"redis": "redis"}
+    if mutant == "dns-redis":
+        app.update(
+            command=["sh", "-c", "ip link set lo down && exec httpd -f -p 80 -h /www"],
+            cap_add=["NET_ADMIN"],
+            extra_hosts={"redis": lab.address("redis", "moby-network")},
+            healthcheck={"test": ["NONE"]},
+        )
+    lab.run(
+        "moby-counter",
+        app_image,
+        network=None if mutant in ("app-attache", "reseau-cree") else network,
+        **app,
+    )
+
+    lab.network("moby-network2")
+    lab.run(
+        "moby-counter2",
+        app_image,
+        network="moby-network2",
+        ports={80: 9090},
+        also_on=["moby-network"] if mutant == "reseau-2" else (),
+    )
+    lab.run(
+        "redis2",
+        redis_image,
+        network="moby-network2",
+        aliases=() if mutant == "alias-redis" else ("redis",),
+    )
+    if mutant == "isolation":  # the first redis joins the second network too
+        lab.api.connect_container_to_network(lab.containers["redis"], "moby-network2")
+    lab.wait_ready()
+    if app.get("healthcheck"):  # no healthcheck to wait on: wait for the published port
+        wait_for(lambda: http_answers(8000), what="moby-counter to answer on 127.0.0.1:8000")
+
+
+def statuses(result: GradeResult) -> dict[str, str]:
+    return {check.check_id: check.status.value for check in result.sheet.checks}
+
+
+def expected_score(exercise: Exercise, missed: dict[str, str]) -> float:
+    earned = 0.0
+    for entry in exercise.rubric.entries:
+        status = missed.get(entry.check_id, PASSED)
+        if entry.is_penalty:
+            earned += entry.points if status == FAILED else 0
+        elif status == PASSED:
+            earned += entry.points
+    return max(earned, 0)
+
+
+@pytest.mark.parametrize("mutant", list(EXPECTED))
+def test_reference_and_mutants(
+    mutant: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images, mutant)
+
+    result = grade(reseau, engine=engine, student="test")
+
+    expected = {check_id: PASSED for check_id in reseau.rubric.check_ids}
+    expected |= EXPECTED[mutant]
+    assert statuses(result) == expected
+    assert result.score == expected_score(reseau, EXPECTED[mutant])
+    for check in result.sheet.checks:
+        if check.status is not CheckStatus.PASSED:
+            assert check.outcome.message is not None, check.check_id
+
+
+def test_reference_scores_twenty(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images)
+
+    result = grade(reseau, engine=engine, student="test", lang="en")
+
+    assert (result.score, result.max_score) == (20, 20)
+    assert result.sheet.all_passed
+
+
+def test_penalty_takes_two_points(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images, "sans-link")
+
+    result = grade(reseau, engine=engine, student="test", lang="en")
+
+    penalty = next(c for c in result.sheet.checks if c.check_id == "sans-link")
+    assert (penalty.points, result.score) == (-2, 18)
+    assert "moby-counter" in penalty.outcome.message.en
+
+
+def test_hosts_file_line_does_not_resolve(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    """moby-counter has `redis` in its /etc/hosts but Docker's DNS cannot answer it."""
+    build_reseau(lab, reseau_images, "dns-redis")
+    assert "redis" in lab.exec("moby-counter", "cat", "/etc/hosts")
+
+    result = grade(reseau, engine=engine, student="test", lang="en")
+
+    dns = next(c for c in result.sheet.checks if c.check_id == "dns-redis")
+    assert dns.status is CheckStatus.FAILED
+    assert "does not answer" in dns.outcome.message.en
+
+
+def test_messages_name_what_is_wrong(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images, "port-publie-http-404")
+
+    result = grade(reseau, engine=engine, student="test", lang="fr")
+
+    port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
+    assert port.outcome.message.fr == (
+        "GET http://127.0.0.1:8000/ sur l'hôte du moteur Docker répond 404, et non 200"
+    )

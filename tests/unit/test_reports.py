@@ -1,0 +1,154 @@
+"""JSON and JUnit reports from results built in memory (pure report logic): well-formed,
+schema-valid, counts that match, and hostile text made harmless."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import junitparser
+import pytest
+
+from grader.engine.facts import EngineInfo
+from grader.exercise.model import Exercise
+from grader.i18n import Text
+from grader.judge.outcome import CheckOutcome, CheckStatus
+from grader.judge.scoring import score
+from grader.report import json_report, junit
+from grader.result import GradeResult
+from tests.support.reports import assert_valid_junit, junit_counts
+
+HOSTILE = (
+    "\x1b[31mred\x1b[0m NUL\x00 BEL\x07 ]]> <tag attr='x'>&amp; "
+    + b"\xff\xfe".decode("utf-8", "surrogateescape")
+    + " \ufffe "
+    + "A" * 5_000_000
+)
+
+
+def make_result(exercise: Exercise, statuses: dict[str, CheckStatus], message: str) -> GradeResult:
+    outcomes = [
+        CheckOutcome(
+            check_id, status, None if status is CheckStatus.PASSED else Text.same(message), 0.25
+        )
+        for check_id, status in statuses.items()
+    ]
+    return GradeResult(
+        exercise_id=exercise.id,
+        exercise_title=exercise.title,
+        student="ada \x1b[1m<b>",
+        sheet=score(exercise.rubric, outcomes),
+        started_at=datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc),
+        duration_s=1.5,
+        lang="fr",
+        engine=EngineInfo("unix:///var/run/docker.sock", "20.10.24", "1.41"),
+    )
+
+
+@pytest.fixture
+def mixed(reseau: Exercise) -> GradeResult:
+    statuses = dict.fromkeys(reseau.rubric.check_ids, CheckStatus.PASSED)
+    statuses |= {
+        "redis-attache": CheckStatus.FAILED,
+        "dns-redis": CheckStatus.SKIPPED,
+        "app-vers-redis": CheckStatus.SKIPPED,
+        "isolation": CheckStatus.SKIPPED,
+        "port-publie": CheckStatus.ERROR,
+        "sans-link": CheckStatus.FAILED,
+    }
+    return make_result(reseau, statuses, HOSTILE)
+
+
+def test_junit_is_schema_valid_with_matching_counts(tmp_path: Path, mixed: GradeResult) -> None:
+    path = tmp_path / "r.xml"
+    junit.write_junit(mixed, path)
+
+    root = assert_valid_junit(path)
+
+    assert junit_counts(root) == {"tests": 10, "failures": 2, "errors": 1, "skipped": 3}
+    suite = root.find("testsuite")
+    assert "disabled" not in suite.attrib
+    names = [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")]
+    assert len(set(names)) == len(names) == 10
+    assert all(c.get("time") for c in suite.iter("testcase"))
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["score"] == "7"  # 2+2+2+3 passed, -2 penalty
+    assert properties["points.sans-link"] == "-2/0"
+    assert properties["points.reseau-cree"] == "2/2"
+
+
+def test_hostile_text_is_cleaned_and_bounded(tmp_path: Path, mixed: GradeResult) -> None:
+    junit.write_junit(mixed, tmp_path / "r.xml")
+    json_report.write_json(mixed, tmp_path / "r.json")
+
+    xml_text = (tmp_path / "r.xml").read_text(encoding="utf-8")
+    json_text = (tmp_path / "r.json").read_text(encoding="utf-8")
+    for text in (xml_text, json.dumps(json.loads(json_text), ensure_ascii=False)):
+        assert "\x1b" not in text
+        assert "\x00" not in text
+        assert "\x07" not in text
+        assert "characters cut]" in text
+    assert (tmp_path / "r.xml").stat().st_size < 200_000
+    assert (tmp_path / "r.json").stat().st_size < 200_000
+
+
+def test_junit_round_trip_with_an_independent_parser(tmp_path: Path, mixed: GradeResult) -> None:
+    junit.write_junit(mixed, tmp_path / "r.xml")
+    report = json_report.to_dict(mixed)
+
+    xml = junitparser.JUnitXml.fromfile(str(tmp_path / "r.xml"))
+    (suite,) = list(xml)
+    cases = {case.name: case for case in suite}
+
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (10, 2, 1, 3)
+    for check in report["checks"]:
+        case = cases[check["id"]]
+        kinds = {type(r).__name__ for r in case.result}
+        expected = {
+            "passed": set(),
+            "failed": {"Failure"},
+            "skipped": {"Skipped"},
+            "error": {"Error"},
+        }[check["status"]]
+        assert kinds == expected, check["id"]
+
+
+def test_json_report_schema(mixed: GradeResult) -> None:
+    report = json_report.to_dict(mixed)
+
+    assert set(report) >= {
+        "schema",
+        "exercise",
+        "student",
+        "score",
+        "max_score",
+        "started_at",
+        "duration_s",
+        "engine",
+        "checks",
+    }
+    assert report["score"] == 7
+    assert report["max_score"] == 20
+    check = next(c for c in report["checks"] if c["id"] == "sans-link")
+    assert (check["points"], check["max_points"], check["penalty"]) == (-2, 0, 2)
+    failed = next(c for c in report["checks"] if c["id"] == "redis-attache")
+    assert failed["hint"].startswith("Lancez redis")
+    assert set(failed) == {
+        "id",
+        "title",
+        "status",
+        "points",
+        "max_points",
+        "penalty",
+        "message",
+        "hint",
+        "duration_s",
+    }
+
+
+def test_json_reads_back_into_the_same_scores(mixed: GradeResult, reseau: Exercise) -> None:
+    again = json_report.from_dict(json_report.to_dict(mixed), reseau.rubric)
+
+    assert again.score == mixed.score
+    assert [c.status for c in again.sheet.checks] == [c.status for c in mixed.sheet.checks]
