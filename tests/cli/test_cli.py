@@ -190,3 +190,32 @@ def test_unwritable_report_path(tmp_path: Path) -> None:
 
     assert done.exit_code == 2
     assert one_error_line(done.output) == f"error: cannot write report: {blocked}: File exists"
+
+
+def test_doctor_with_no_engine() -> None:
+    done = runner.invoke(app, ["doctor", "--lang", "en", "--host", "unix:///nonexistent/d.sock"])
+
+    assert done.exit_code == 3
+    assert "✘ Docker Engine: cannot reach the Docker Engine at unix:///nonexistent/d.sock" in (
+        done.output
+    )
+
+
+def test_docker_cli_context_is_honoured(tmp_path: Path) -> None:
+    """With no --host and no DOCKER_HOST, the Docker CLI's current context names the engine."""
+    from docker.context import Context
+
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    context = Context("course-vm", host="unix:///nonexistent/course-vm.sock")
+    # docker-py writes contexts under DOCKER_CONFIG, like the Docker CLI.
+    env = {"DOCKER_CONFIG": str(config), "DOCKER_HOST": ""}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        (config / "config.json").write_text('{"currentContext": "course-vm"}')
+        context.save()  # beside config.json, as the Docker CLI keeps them
+        done = runner.invoke(app, ["check", "tp-reseau", "--lang", "en"])
+
+    assert done.exit_code == 3
+    assert "unix:///nonexistent/course-vm.sock" in one_error_line(done.output)

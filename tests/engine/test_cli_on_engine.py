@@ -130,3 +130,31 @@ def test_demo_with_stand_ins(lang: str, busybox: str) -> None:
 
     assert done.exit_code == 0, done.output
     assert "20/20" in done.output
+
+
+def test_demo_with_explicit_images(reseau_images: dict[str, str]) -> None:
+    done = runner.invoke(
+        app,
+        ["demo", "tp-reseau", "--lang", "en",
+         "--image", f"redis={reseau_images['redis']}", "--image", f"app={reseau_images['app']}"],
+    )  # fmt: skip
+
+    assert done.exit_code == 0, done.output
+    assert "demo: the reference solution in Compose project tpgrader-demo-" in done.output
+
+
+def test_demo_unknown_image_name() -> None:
+    done = runner.invoke(app, ["demo", "tp-reseau", "--lang", "en", "--image", "postgres=x"])
+
+    assert done.exit_code == 2
+    assert "unknown image 'postgres' (the exercise's images: app, redis)" in done.output
+
+
+def test_doctor(busybox: str) -> None:
+    done = runner.invoke(app, ["doctor", "--lang", "en"])
+
+    assert done.exit_code == 0, done.output
+    assert "Docker Engine: unix:///var/run/docker.sock (default)" in done.output
+    assert "API 1." in done.output
+    assert f"probe image: {defaults.PROBE_IMAGE}" in done.output
+    assert "docker compose: 2." in done.output
