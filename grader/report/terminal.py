@@ -24,9 +24,10 @@ MARKS = {
 }
 
 WORDS = {
-    "student": Text(fr="élève", en="student"),
-    "total": Text(fr="Total", en="Total"),
-    "hint": Text(fr="Piste", en="Hint"),
+    # French puts a space before a colon, English does not.
+    "student": Text(fr="élève :", en="student:"),
+    "total": Text(fr="Total :", en="Total:"),
+    "hint": Text(fr="Piste :", en="Hint:"),
     "harness": Text(
         fr="erreur du correcteur, pas de votre faute",
         en="grader error, not your fault",
@@ -50,7 +51,7 @@ def render(result: GradeResult, console: Console) -> None:
     lang = result.lang
     word = {key: text.render(lang) for key, text in WORDS.items()}
     header = f"[bold]{escape(result.exercise_title.render(lang))}[/]"
-    header += f"\n[dim]{word['student']} : {escape(clean_text(result.student, 80))}"
+    header += f"\n[dim]{word['student']} {escape(clean_text(result.student, 80))}"
     if result.project:
         header += f" · {word['project']} {escape(result.project)}"
     console.print(header + "[/]")
@@ -84,11 +85,11 @@ def render(result: GradeResult, console: Console) -> None:
             table.add_row("", "", f"[dim]↳[/] {message}", "")
         if check.status is CheckStatus.FAILED:
             hint = escape(check.entry.hint.render(lang))
-            table.add_row("", "", f"[cyan]{word['hint']} :[/] {hint}", "")
+            table.add_row("", "", f"[cyan]{word['hint']}[/] {hint}", "")
     console.print(table)
     if result.interrupted:
         console.print(f"[bold yellow]{word['interrupted']}[/]")
-    console.print(f"[bold]{word['total']} : {_fmt(result.score)}/{_fmt(result.max_score)}[/]")
+    console.print(f"[bold]{word['total']} {_fmt(result.score)}/{_fmt(result.max_score)}[/]")
 
 
 class LiveProgress:

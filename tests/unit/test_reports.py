@@ -152,3 +152,34 @@ def test_json_reads_back_into_the_same_scores(mixed: GradeResult, reseau: Exerci
 
     assert again.score == mixed.score
     assert [c.status for c in again.sheet.checks] == [c.status for c in mixed.sheet.checks]
+
+
+@pytest.mark.parametrize(
+    ("lang", "total", "hint", "harness"),
+    [
+        ("fr", "Total : 7/20", "Piste : Lancez redis", "pas de votre faute"),
+        ("en", "Total: 7/20", "Hint: Run redis", "not your fault"),
+    ],
+)
+def test_terminal_report(
+    mixed: GradeResult, lang: str, total: str, hint: str, harness: str
+) -> None:
+    import dataclasses
+
+    from rich.console import Console
+
+    from grader.report.terminal import render
+
+    console = Console(record=True, width=200, color_system=None)
+    render(dataclasses.replace(mixed, lang=lang), console)
+    text = console.export_text()
+
+    assert text.rstrip().endswith(total)
+    assert text.count(hint) == 1  # hints only under failed checks, and redis-attache is one
+    assert harness in text  # the error of port-publie is said not to be the student's fault
+    assert "\x1b" not in text
+    assert "\x00" not in text
+    assert "✔" in text
+    assert "✘" in text
+    assert "○" in text
+    assert "⚠" in text
