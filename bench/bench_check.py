@@ -17,6 +17,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,17 +34,22 @@ from grader.solution import build_stand_ins  # noqa: E402
 from tests.support.images import build_busybox  # noqa: E402
 from tests.support.lab import LabBuilder, lab_builder  # noqa: E402
 
+Builder = Callable[[LabBuilder, dict[str, str], Path], dict[str, str]]
 
-def reference_builders() -> dict[str, Callable[[LabBuilder, dict[str, str]], None]]:
+
+def reference_builders() -> dict[str, Builder]:
+    """Per exercise, the tests' reference setup; each returns the parameters to grade with."""
     from tests.engine.test_tp_reseau import build_reseau
+    from tests.engine.test_tp_volumes import build_volumes
 
-    builders: dict[str, Callable[[LabBuilder, dict[str, str]], None]] = {"tp-reseau": build_reseau}
-    try:
-        from tests.engine.test_tp_volumes import build_volumes
-    except ImportError:
-        return builders
-    builders["tp-volumes"] = build_volumes
-    return builders
+    def reseau(lab: LabBuilder, images: dict[str, str], host_root: Path) -> dict[str, str]:
+        build_reseau(lab, images)
+        return {}
+
+    def volumes(lab: LabBuilder, images: dict[str, str], host_root: Path) -> dict[str, str]:
+        return build_volumes(lab, images, host_root=host_root)
+
+    return {"tp-reseau": reseau, "tp-volumes": volumes}
 
 
 def timed(argv: list[str]) -> tuple[float, str]:
@@ -63,12 +69,16 @@ def bench(exercise_id: str, runs: int) -> dict[str, object]:
     build_busybox(client)
     engine = connect()
     images = build_stand_ins(exercise, engine, defaults.PROBE_IMAGE)
-    grade_argv = [sys.executable, "-m", "grader", "check", exercise_id, "--lang", "en"]
-    shell_argv = ["bash", str(ROOT / "bench" / "shell-checkers" / f"{exercise_id}.sh")]
     grade_times: list[float] = []
     shell_times: list[float] = []
-    with lab_builder(client) as lab:
-        reference_builders()[exercise_id](lab, images)
+    with lab_builder(client) as lab, tempfile.TemporaryDirectory(dir="/tmp") as host_root:
+        params = reference_builders()[exercise_id](lab, images, Path(host_root))
+        grade_argv = [sys.executable, "-m", "grader", "check", exercise_id, "--lang", "en"]
+        grade_argv += [
+            arg for key, value in params.items() for arg in ("--param", f"{key}={value}")
+        ]
+        shell_argv = ["env", *(f"{key.upper()}={value}" for key, value in params.items())]
+        shell_argv += ["bash", str(ROOT / "bench" / "shell-checkers" / f"{exercise_id}.sh")]
         for argv in (grade_argv, shell_argv):  # warm both (page cache, image layers)
             _, output = timed(argv)
             full = f"{exercise.rubric.max_score:g}/{exercise.rubric.max_score:g}"

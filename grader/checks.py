@@ -24,7 +24,7 @@ import pytest
 
 from grader.exercise.model import Params
 from grader.i18n import Text
-from grader.judge import expect
+from grader.judge import expect, messages
 from grader.judge.lab import Lab, Observation
 from grader.judge.outcome import CheckFailed
 from grader.observe.dns import DnsAnswer, DnsLookup
@@ -54,4 +54,5 @@ __all__ = [
     "Text",
     "check",
     "expect",
+    "messages",
 ]

@@ -51,3 +51,13 @@ MESSAGE_LIMIT: Final = 2000
 #: Extra folders (``os.pathsep``-separated), each holding ``exercises/`` and ``rubrics/``:
 #: a course's own labs, found before the bundled ones.
 EXERCISE_PATH_ENV: Final = "GRADER_PATH"
+
+# -- files and archives ------------------------------------------------------------------------
+#: Bytes of a small file (``/etc/passwd``) read at most.
+SMALL_FILE_LIMIT: Final = 1 << 20
+#: Members of a student's tar archive listed at most (a tar bomb stops here).
+ARCHIVE_MAX_MEMBERS: Final = 10_000
+#: Uncompressed bytes of a student's tar archive walked at most (a gzip bomb stops here).
+ARCHIVE_MAX_UNPACKED: Final = 512 << 20
+#: Deadline of a command run inside a student's container (the one observation that needs it).
+EXEC_DEADLINE_S: Final = 10.0

@@ -30,7 +30,7 @@ def run_demo(
     on_progress: Callable[[str], None] | None = None,
 ) -> GradeResult:
     images = choose_images(exercise, image_overrides or {})
-    params = exercise.params.with_overrides(param_overrides or {})
+    exercise.params.with_overrides(param_overrides or {})  # bad parameters fail before setup
     if stand_ins:
         Prober(engine, image=probe_image).ensure_image(on_progress)
         built = build_stand_ins(exercise, engine, probe_image)
@@ -45,10 +45,11 @@ def run_demo(
         engine=engine,
         project=project,
         images=images,
-        params=params,
+        param_overrides=param_overrides,
         host=host,
         labels={defaults.LABEL_ROLE: "demo"},
-    ):
+        probe_image=probe_image,
+    ) as running:
         return grade(
             exercise,
             engine=engine,
@@ -57,7 +58,7 @@ def run_demo(
             project=project,
             strict_project=True,
             probe_image=probe_image,
-            param_overrides=param_overrides,
+            param_overrides=running.param_overrides,
             observer=observer,
             on_pull_progress=on_progress,
             notes=(note,),

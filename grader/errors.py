@@ -118,6 +118,15 @@ class SetupFailed(EnvironmentProblem):
 class ObservationError(GraderError):
     """The harness could not observe something; the check is ``error``, not the student's fault."""
 
+    @classmethod
+    def about(cls, what: str, exc: BaseException) -> ObservationError:
+        return cls(
+            Text(
+                fr=f"observation impossible de {what} ({exc})",
+                en=f"could not observe {what} ({exc})",
+            )
+        )
+
 
 class ProbeTimeout(ObservationError):
     def __init__(self, purpose: str, deadline_s: float) -> None:

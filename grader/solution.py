@@ -8,6 +8,8 @@ commands), and taken down with its volumes whatever happens.
 from __future__ import annotations
 
 import contextlib
+import posixpath
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,17 +20,52 @@ import yaml
 from grader import defaults
 from grader.compose import CommandResult, Compose, add_labels
 from grader.engine.base import Engine
-from grader.errors import ParameterError, SetupFailed, UsageError
-from grader.exercise.model import Exercise, Params
+from grader.engine.probe import ProbeMount, ProbeSpec
+from grader.errors import ObservationError, ParameterError, SetupFailed, UsageError
+from grader.exercise.model import Exercise
 from grader.i18n import Text
+
+#: Where runs of tp-grader keep the engine-host folders an exercise names (``host_paths``).
+SCRATCH_PARENT = "/tmp"
 
 
 @dataclass(frozen=True)
 class RunningSolution:
     project: str
-    params: Params
+    param_overrides: Mapping[str, str]
+    """The overrides to grade it with: the caller's, and the run's own host folders."""
     images: Mapping[str, str]
     compose: Compose
+
+
+def scratch_folder(project: str) -> str:
+    """The engine-host folder holding a run's host paths (``project`` is one of ours)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", project):
+        raise ValueError(f"not a project name tp-grader makes: {project!r}")
+    return f"{SCRATCH_PARENT}/tp-grader-{project}"
+
+
+def host_path_overrides(exercise: Exercise, project: str) -> dict[str, str]:
+    """Give each of the exercise's host paths a folder of the run's own on the engine host."""
+    root = scratch_folder(project)
+    return {name: f"{root}/{name}" for name in exercise.host_paths}
+
+
+def remove_scratch(engine: Engine, probe_image: str, project: str) -> None:
+    """Remove a run's scratch folder from the engine host, with a probe (the grader may not
+    be on that host)."""
+    folder = scratch_folder(project)
+    parent, name = posixpath.split(folder)
+    with contextlib.suppress(ObservationError):
+        engine.run_probe(
+            ProbeSpec(
+                image=probe_image,
+                script=f"rm -rf /parent/{name}",
+                purpose="remove scratch folder",
+                mounts=(ProbeMount(parent, "/parent", read_only=False),),
+                labels={defaults.LABEL_ROLE: "probe", defaults.LABEL_RUN: project},
+            )
+        )
 
 
 def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -46,10 +83,11 @@ def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str,
 
 
 def build_stand_ins(exercise: Exercise, engine: Engine, base_image: str) -> dict[str, str]:
-    """Build the exercise's offline stand-in images FROM ``base_image``; return name -> tag."""
+    """Build the exercise's offline stand-in images FROM ``base_image``; return name -> tag.
+    Stand-ins are shared between exercises: the tag names the stand-in's folder."""
     tags: dict[str, str] = {}
     for name, context in exercise.stand_ins.items():
-        tag = f"tp-grader-stand-in/{exercise.id}-{name}:latest"
+        tag = f"tp-grader-stand-in/{context.resolve().name}:latest"
         try:
             engine.build_image(
                 context, tag, {"BASE": base_image}, {defaults.LABEL_ROLE: "stand-in"}
@@ -72,12 +110,16 @@ def reference_solution(
     engine: Engine,
     project: str,
     images: Mapping[str, str],
-    params: Params | None = None,
+    param_overrides: Mapping[str, str] | None = None,
     host: str | None = None,
     labels: Mapping[str, str] | None = None,
     timeout_s: float = 300.0,
+    probe_image: str = defaults.PROBE_IMAGE,
 ) -> Iterator[RunningSolution]:
-    """Bring the reference solution up under Compose project ``project``; take it down after."""
+    """Bring the reference solution up under Compose project ``project``; take it down after.
+
+    The exercise's host paths are folders of the run's own (see :func:`scratch_folder`), so a
+    demo never touches a student's ``/tmp/data``; they are removed with the rest."""
     if exercise.solution is None:
         raise UsageError(
             Text(
@@ -85,7 +127,8 @@ def reference_solution(
                 en=f"exercise {exercise.id} has no reference solution",
             )
         )
-    params = params or exercise.params
+    overrides = {**(param_overrides or {}), **host_path_overrides(exercise, project)}
+    params = exercise.params.with_overrides(overrides)
     solution = exercise.solution
     model = yaml.safe_load(exercise.render(solution.compose, params, images))
     add_labels(model, {defaults.LABEL_ROLE: "solution", **(labels or {})})
@@ -102,10 +145,12 @@ def reference_solution(
             for step in solution.steps:
                 args = [exercise.render(arg, params, images) for arg in step]
                 _must(compose.run(*args, timeout_s=timeout_s))
-            yield RunningSolution(project, params, images, compose)
+            yield RunningSolution(project, overrides, images, compose)
         finally:
             compose.down()
             engine.remove_labelled({"com.docker.compose.project": project})
+            if exercise.host_paths:
+                remove_scratch(engine, probe_image, project)
 
 
 def _must(result: CommandResult) -> None:

@@ -7,7 +7,7 @@
 - :mod:`grader.engine.fake` -- an in-memory engine for pure-logic tests.
 """
 
-from grader.engine.base import ArchiveMember, Engine, LabelSelector, Removed
+from grader.engine.base import Engine, LabelSelector, Removed
 from grader.engine.facts import (
     ContainerFacts,
     Endpoint,
@@ -18,10 +18,9 @@ from grader.engine.facts import (
     PortBinding,
     VolumeFacts,
 )
-from grader.engine.probe import ProbeOutput, ProbeSpec, ReadOnlyMount
+from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
 
 __all__ = [
-    "ArchiveMember",
     "ContainerFacts",
     "Endpoint",
     "Engine",
@@ -31,9 +30,9 @@ __all__ = [
     "Mount",
     "NetworkFacts",
     "PortBinding",
+    "ProbeMount",
     "ProbeOutput",
     "ProbeSpec",
-    "ReadOnlyMount",
     "Removed",
     "VolumeFacts",
 ]

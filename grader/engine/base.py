@@ -19,25 +19,10 @@ from grader.engine.facts import (
     NetworkFacts,
     VolumeFacts,
 )
-from grader.engine.probe import ProbeOutput, ProbeSpec
+from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
 
 #: Label selectors: ``{"key": "value"}`` matches that value, ``{"key": None}`` any value.
 LabelSelector = Mapping[str, str | None]
-
-
-@dataclass(frozen=True)
-class ArchiveMember:
-    """One entry of a path read with the archive API (tar headers, never the file system)."""
-
-    path: str
-    kind: str
-    """``file``, ``dir``, ``symlink``, ``hardlink`` or ``other``."""
-    size: int
-    mode: int
-    """Permission bits only (Go's file-type bits masked off)."""
-    uid: int
-    gid: int
-    link_target: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +69,14 @@ class Engine(Protocol):
         ...
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput: ...
+
+    def create_reader(
+        self, image: str, mounts: tuple[ProbeMount, ...], labels: Mapping[str, str]
+    ) -> str:
+        """Create (never start) a container with ``mounts``, to read them with
+        :meth:`archive`. Raises ``FileNotFoundError`` when a bind source does not exist: the
+        engine is never asked to create a host path."""
+        ...
 
     def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
         """The tar stream of ``path`` in a container (``GET /containers/{id}/archive``),

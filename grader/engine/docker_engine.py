@@ -19,8 +19,15 @@ from grader.engine.facts import (
     ImageFacts,
     NetworkFacts,
     VolumeFacts,
+    tagged,
 )
-from grader.engine.probe import ProbeOutput, ProbeSpec, remove_quietly, run_probe
+from grader.engine.probe import (
+    ProbeMount,
+    ProbeOutput,
+    ProbeSpec,
+    remove_quietly,
+    run_probe,
+)
 from grader.errors import ObservationError
 from grader.i18n import Text
 
@@ -88,10 +95,8 @@ class DockerEngine:
     # -- actions ---------------------------------------------------------------------------
     def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None:
         """Pull ``ref``; raises the SDK's exception when the registry cannot be reached."""
-        repository, _, tag = (
-            ref.rpartition(":") if ":" in ref.rsplit("/", maxsplit=1)[-1] else (ref, "", "")
-        )
-        for event in self._api.pull(repository, tag or "latest", stream=True, decode=True):
+        repository, _, tag = tagged(ref).rpartition(":")
+        for event in self._api.pull(repository, tag, stream=True, decode=True):
             if "error" in event:
                 from docker.errors import APIError
 
@@ -123,6 +128,30 @@ class DockerEngine:
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
         return run_probe(self._api, spec)
+
+    def create_reader(
+        self, image: str, mounts: tuple[ProbeMount, ...], labels: Mapping[str, str]
+    ) -> str:
+        from docker.errors import APIError
+        from docker.types import Mount
+
+        # The Mounts API, not Binds: a missing bind source is an error, never created.
+        host_config = self._api.create_host_config(
+            network_mode="none",
+            mounts=[
+                Mount(m.target, m.source, type="volume" if m.is_volume else "bind", read_only=True)
+                for m in mounts
+            ],
+        )
+        try:
+            created = self._api.create_container(
+                image, command=["true"], labels=dict(labels), host_config=host_config
+            )
+        except APIError as exc:
+            if "does not exist" in str(exc.explanation or ""):
+                raise FileNotFoundError(", ".join(m.source for m in mounts)) from exc
+            raise ObservationError(_engine_failed("create reader", exc)) from exc
+        return str(created["Id"])
 
     def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
         from docker.errors import DockerException, NotFound

@@ -18,6 +18,17 @@ COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 COMPOSE_NUMBER = "com.docker.compose.container-number"
 
 
+def tagged(reference: str) -> str:
+    """An image reference with its tag, ``latest`` when it has none.
+
+    >>> tagged("tp-graphite"), tagged("localhost:5000/x"), tagged("redis:alpine")
+    ('tp-graphite:latest', 'localhost:5000/x:latest', 'redis:alpine')
+    """
+    if "@" in reference or ":" in reference.rsplit("/", 1)[-1]:
+        return reference
+    return f"{reference}:latest"
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     endpoint: str

@@ -18,7 +18,7 @@ from grader.engine.facts import (
     NetworkFacts,
     VolumeFacts,
 )
-from grader.engine.probe import ProbeOutput, ProbeSpec
+from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
 
 ProbeHandler = Callable[[ProbeSpec], ProbeOutput]
 
@@ -80,6 +80,11 @@ class FakeEngine:
         self, context: Path, tag: str, buildargs: Mapping[str, str], labels: Mapping[str, str]
     ) -> None:
         self.images_.append(ImageFacts(id=f"sha256:{tag}", tags=(tag,), labels=dict(labels)))
+
+    def create_reader(
+        self, image: str, mounts: tuple[ProbeMount, ...], labels: Mapping[str, str]
+    ) -> str:
+        raise FileNotFoundError(", ".join(m.source for m in mounts))
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
         self.probes_run.append(spec)

@@ -24,13 +24,15 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class ReadOnlyMount:
-    """A host path or a named volume, mounted read-only into a probe."""
+class ProbeMount:
+    """A host path or a named volume mounted into a probe: read-only, except for the folders
+    tp-grader itself made (a demo's scratch folder, which it must remove)."""
 
     source: str
     """Absolute host path (bind) or volume name."""
     target: str
     is_volume: bool = False
+    read_only: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class ProbeSpec:
     script: str
     purpose: str
     network_mode: str = "none"
-    mounts: tuple[ReadOnlyMount, ...] = ()
+    mounts: tuple[ProbeMount, ...] = ()
     deadline_s: float = defaults.PROBE_DEADLINE_S
     output_limit: int = defaults.PROBE_OUTPUT_LIMIT
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -107,7 +109,10 @@ def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
 
 
 def _host_config(api: docker.APIClient, spec: ProbeSpec) -> dict[str, Any]:
-    binds = {mount.source: {"bind": mount.target, "mode": "ro"} for mount in spec.mounts}
+    binds = {
+        mount.source: {"bind": mount.target, "mode": "ro" if mount.read_only else "rw"}
+        for mount in spec.mounts
+    }
     return api.create_host_config(  # type: ignore[no-any-return]
         auto_remove=True,
         network_mode=spec.network_mode,

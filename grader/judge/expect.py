@@ -13,15 +13,28 @@ Each helper sets ``__tracebackhide__`` so a failure points at the check, not at 
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from typing import NoReturn
 
-from grader.engine.facts import ContainerFacts, Endpoint, NetworkFacts, PortBinding, VolumeFacts
+from grader.engine.facts import (
+    ContainerFacts,
+    Endpoint,
+    ImageFacts,
+    Mount,
+    NetworkFacts,
+    PortBinding,
+    VolumeFacts,
+    tagged,
+)
 from grader.i18n import Text
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
 from grader.observe.dns import DnsAnswer
+from grader.observe.files import PathFacts
 from grader.observe.http import HttpResult
+from grader.observe.process import ProcessUser
+from grader.observe.tarball import TarListing, TarMember
 from grader.observe.tcp import TcpResult
 
 
@@ -189,3 +202,162 @@ def no_legacy_links(containers: Iterable[ContainerFacts]) -> None:
 
 def _names(items: Iterable[str]) -> str | Text:
     return ", ".join(items) or m.NONE
+
+
+# -- mounts ------------------------------------------------------------------------------------
+def _mount_at(container: ContainerFacts, destination: str) -> Mount:
+    __tracebackhide__ = True
+    mount = container.mount_at(destination)
+    if mount is None:
+        listed = [f"{m.source or m.name}:{m.destination}" for m in container.mounts]
+        fail(
+            m.NOTHING_MOUNTED.format(
+                destination=destination, container=container.name, mounts=_names(listed)
+            )
+        )
+    return mount
+
+
+def _access(container: ContainerFacts, mount: Mount, writable: bool | None) -> None:
+    __tracebackhide__ = True
+    if writable is True and mount.read_only:
+        fail(m.MOUNT_READ_ONLY.format(destination=mount.destination, container=container.name))
+    if writable is False and not mount.read_only:
+        fail(m.MOUNT_WRITABLE.format(destination=mount.destination, container=container.name))
+
+
+def bind_mounted(
+    container: ContainerFacts, destination: str, host_path: str, *, writable: bool | None
+) -> Mount:
+    """``host_path`` of the engine host is bind-mounted at ``destination`` (matched by
+    destination, never by position). ``writable``: True read-write, False read-only, None
+    either."""
+    __tracebackhide__ = True
+    mount = _mount_at(container, destination)
+    where = {"destination": destination, "container": container.name}
+    if mount.type != "bind":
+        fail(m.NOT_A_BIND.format(type=mount.type or "?", **where))
+    if _normal(mount.source) != _normal(host_path):
+        fail(m.WRONG_BIND_SOURCE.format(source=mount.source, expected=host_path, **where))
+    _access(container, mount, writable)
+    return mount
+
+
+def volume_mounted(
+    container: ContainerFacts, destination: str, volume: VolumeFacts, *, writable: bool | None
+) -> Mount:
+    """Named volume ``volume`` is mounted at ``destination``."""
+    __tracebackhide__ = True
+    mount = _mount_at(container, destination)
+    where = {"destination": destination, "container": container.name}
+    if mount.type != "volume":
+        fail(m.NOT_A_VOLUME.format(type=mount.type or "?", expected=volume.name, **where))
+    if mount.name != volume.name:
+        fail(m.WRONG_VOLUME.format(name=mount.name, expected=volume.name, **where))
+    _access(container, mount, writable)
+    return mount
+
+
+def volumes_from(
+    container: ContainerFacts,
+    source: ContainerFacts,
+    referenced: Iterable[ContainerFacts | None],
+) -> None:
+    """``container`` was created with ``--volumes-from source``; ``referenced`` are the
+    containers its ``VolumesFrom`` entries name (by name or by id, as Compose records them)."""
+    __tracebackhide__ = True
+    that(
+        any(ref is not None and ref.id == source.id for ref in referenced),
+        m.NO_VOLUMES_FROM.format(
+            container=container.name, source=source.name, refs=_names(container.volumes_from)
+        ),
+    )
+
+
+def _normal(path: str) -> str:
+    return posixpath.normpath(path) if path else path
+
+
+# -- files -------------------------------------------------------------------------------------
+def regular_file(facts: PathFacts, *, where: Text, non_empty: bool = False) -> PathFacts:
+    """A regular file (not a directory, not a symlink) is at ``facts.path``."""
+    __tracebackhide__ = True
+    if not facts.exists:
+        fail(m.PATH_MISSING.format(path=facts.path, where=where))
+    if not facts.is_file:
+        fail(
+            m.PATH_NOT_FILE.format(path=facts.path, where=where, kind=m.KIND[facts.kind or "other"])
+        )
+    if non_empty and facts.size == 0:
+        fail(m.FILE_EMPTY.format(path=facts.path, where=where))
+    return facts
+
+
+def tar_member(listing: TarListing, *, where: Text, limit: int, name: str, size: int) -> TarMember:
+    """The archive holds a regular member named ``name`` (any leading folders) of ``size``
+    bytes."""
+    __tracebackhide__ = True
+    path = listing.file.path
+    matching = [
+        member
+        for member in listing.members
+        if member.kind == "file" and (member.path == name or member.path.endswith("/" + name))
+    ]
+    if listing.problem is not None and not matching:
+        fail(
+            m.ARCHIVE_PROBLEM[listing.problem].format(
+                path=path,
+                where=where,
+                kind=m.KIND[listing.file.kind or "other"],
+                size=listing.file.size,
+                limit=limit,
+            )
+        )
+    if not matching:
+        listed = [member.path for member in listing.members[:10]]
+        fail(m.ARCHIVE_NO_MEMBER.format(path=path, name=name, members=_names(listed)))
+    for member in matching:
+        if member.size == size:
+            return member
+    member = matching[0]
+    fail(
+        m.ARCHIVE_STALE.format(
+            member=member.path, path=path, size=member.size, name=name, expected=size
+        )
+    )
+
+
+# -- users -------------------------------------------------------------------------------------
+def runs_as(container: ContainerFacts, user: ProcessUser, expected: str) -> int:
+    """The main process runs as user ``expected`` (by its name in the container), not root."""
+    __tracebackhide__ = True
+    if user.uid is None:
+        fail(m.USER_UNKNOWN.format(container=container.name, detail=user.detail or "?"))
+    if user.uid == 0:
+        fail(m.RUNS_AS_ROOT.format(container=container.name))
+    that(
+        user.name == expected,
+        m.RUNS_AS_OTHER.format(
+            container=container.name, uid=user.uid, name=user.name or m.UNNAMED, expected=expected
+        ),
+    )
+    return user.uid
+
+
+def owned_by(facts: PathFacts, uid: int, *, where: Text, name: str) -> None:
+    __tracebackhide__ = True
+    if not facts.exists:
+        fail(m.PATH_MISSING.format(path=facts.path, where=where))
+    that(
+        facts.uid == uid,
+        m.NOT_OWNED.format(path=facts.path, where=where, owner=facts.uid, uid=uid, name=name),
+    )
+
+
+def from_image(container: ContainerFacts, image: ImageFacts, reference: str) -> None:
+    """``container`` was created from ``image`` (by its id, or by the ``reference`` tag)."""
+    __tracebackhide__ = True
+    that(
+        container.image_id == image.id or tagged(container.image) == tagged(reference),
+        m.WRONG_IMAGE.format(container=container.name, image=container.image, expected=reference),
+    )

@@ -17,16 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
+from grader import defaults
 from grader.engine.base import Engine
-from grader.engine.facts import ContainerFacts, NetworkFacts, VolumeFacts
+from grader.engine.facts import ContainerFacts, ImageFacts, NetworkFacts, VolumeFacts
 from grader.judge import expect
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
 from grader.observe.batch import ProbeSite, ProbeStep
+from grader.observe.files import PathFacts, read_file, stat_path
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
+from grader.observe.process import ProcessUser, main_process_user
+from grader.observe.tarball import TarListing, list_tar
+
+T = TypeVar("T")
 
 
 class Observation:
@@ -72,6 +79,7 @@ class Lab:
         self.names = names
         self.prober = prober
         self._pool: ThreadPoolExecutor | None = None
+        self._observed: dict[tuple[str, ...], Any] = {}
         self._containers: dict[str, ContainerFacts | None] = {}
         self._networks: dict[str, NetworkFacts | None] = {}
         self._volumes: dict[str, VolumeFacts | None] = {}
@@ -123,6 +131,69 @@ class Lab:
         if found is None:
             expect.fail(m.VOLUME_MISSING.format(name=name))
         return found
+
+    def image(self, ref: str) -> ImageFacts:
+        __tracebackhide__ = True
+        found = self.engine.image(ref)
+        if found is None:
+            expect.fail(m.IMAGE_MISSING.format(name=ref))
+        return found
+
+    # -- files (archive API: no shell needed, nothing written) ------------------------------
+    def path_in(self, container: ContainerFacts, path: str) -> PathFacts:
+        """What is at ``path`` inside ``container``."""
+        return self._memo(
+            ("container", container.id, path), lambda: stat_path(self.engine, container.id, path)
+        )
+
+    def file_in(
+        self, container: ContainerFacts, path: str, max_bytes: int = defaults.SMALL_FILE_LIMIT
+    ) -> bytes | None:
+        """The content of a regular file inside ``container`` (``None`` if there is none)."""
+        return read_file(self.engine, container.id, path, max_bytes)
+
+    def path_in_volume(self, volume: VolumeFacts, path: str) -> PathFacts:
+        """What is at ``path`` (relative to the volume's root) in ``volume``."""
+
+        def look() -> PathFacts:
+            reader, inside = self.prober.readers.volume_path(volume.name, path)
+            return replace(stat_path(self.engine, reader, inside), path=path)
+
+        return self._memo(("volume", volume.name, path), look)
+
+    def host_path(self, path: str) -> PathFacts:
+        """What is at absolute ``path`` on the engine host (read through a reader container,
+        so a remote engine's host is meant, not the grader's)."""
+
+        def look() -> PathFacts:
+            located = self.prober.readers.host_path(path)
+            if located is None:
+                return PathFacts.missing(path)
+            return replace(stat_path(self.engine, *located), path=path)
+
+        return self._memo(("host", path), look)
+
+    def host_tar(self, path: str, max_bytes: int) -> TarListing:
+        """The members of the tar archive (plain or compressed) at engine-host ``path``."""
+        located = self.prober.readers.host_path(path)
+        if located is None:
+            return TarListing(PathFacts.missing(path), problem="missing")
+        listing = list_tar(self.engine, *located, max_bytes=max_bytes)
+        return replace(listing, file=replace(listing.file, path=path))
+
+    def main_process_user(self, container: ContainerFacts) -> ProcessUser:
+        """Who ``container``'s PID 1 runs as (the one observation that runs a command in a
+        student's container; see :mod:`grader.observe.process`)."""
+        __tracebackhide__ = True
+        expect.running(container)
+        return self._memo(
+            ("user", container.id), lambda: main_process_user(self.engine, container.id)
+        )
+
+    def _memo(self, key: tuple[str, ...], observe: Callable[[], T]) -> T:
+        if key not in self._observed:
+            self._observed[key] = observe()
+        return self._observed[key]  # type: ignore[no-any-return]
 
     # -- probes -----------------------------------------------------------------------------
     def from_inside(self, container: ContainerFacts, *steps: ProbeStep[Any]) -> list[Any]:

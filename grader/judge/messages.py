@@ -89,3 +89,119 @@ LEGACY_LINKS = Text(
     en="legacy links (--link / links:) in use: {links}",
 )
 NONE = Text(fr="aucun", en="none")
+
+# -- mounts, files, archives, users (volumes labs) --------------------------------------------
+KIND = {
+    "file": Text(fr="un fichier", en="a file"),
+    "dir": Text(fr="un dossier", en="a directory"),
+    "symlink": Text(fr="un lien symbolique", en="a symbolic link"),
+    "hardlink": Text(fr="un lien physique", en="a hard link"),
+    "other": Text(fr="un fichier spécial", en="a special file"),
+}
+ON_ENGINE_HOST = Text(fr="sur l'hôte du moteur Docker", en="on the Docker Engine's host")
+IN_CONTAINER = Text(fr="dans le conteneur « {name} »", en="in container '{name}'")
+IN_VOLUME = Text(fr="dans le volume « {name} »", en="in volume '{name}'")
+NOTHING_MOUNTED = Text(
+    fr="rien n'est monté sur {destination} dans « {container} » (montages : {mounts})",
+    en="nothing is mounted on {destination} in '{container}' (mounts: {mounts})",
+)
+NOT_A_BIND = Text(
+    fr="{destination} dans « {container} » est un montage de type {type}, "
+    "pas un dossier de l'hôte (bind mount)",
+    en="{destination} in '{container}' is a {type} mount, not a host folder (bind mount)",
+)
+WRONG_BIND_SOURCE = Text(
+    fr="{destination} dans « {container} » vient du dossier « {source} » de l'hôte, "
+    "pas de « {expected} »",
+    en="{destination} in '{container}' comes from host folder '{source}', not '{expected}'",
+)
+NOT_A_VOLUME = Text(
+    fr="{destination} dans « {container} » est un montage de type {type}, pas le volume "
+    "« {expected} »",
+    en="{destination} in '{container}' is a {type} mount, not volume '{expected}'",
+)
+WRONG_VOLUME = Text(
+    fr="{destination} dans « {container} » est le volume « {name} », pas « {expected} »",
+    en="{destination} in '{container}' is volume '{name}', not '{expected}'",
+)
+MOUNT_READ_ONLY = Text(
+    fr="{destination} est monté en lecture seule dans « {container} » ; il doit être en "
+    "lecture-écriture",
+    en="{destination} is mounted read-only in '{container}'; it must be read-write",
+)
+MOUNT_WRITABLE = Text(
+    fr="{destination} est monté en lecture-écriture dans « {container} » ; il doit être en "
+    "lecture seule (:ro)",
+    en="{destination} is mounted read-write in '{container}'; it must be read-only (:ro)",
+)
+PATH_MISSING = Text(fr="{path} n'existe pas {where}", en="{path} does not exist {where}")
+PATH_NOT_FILE = Text(
+    fr="{path} est {kind} {where}, pas un fichier ordinaire",
+    en="{path} is {kind} {where}, not a regular file",
+)
+FILE_EMPTY = Text(fr="{path} est vide {where}", en="{path} is empty {where}")
+NO_VOLUMES_FROM = Text(
+    fr="« {container} » n'a pas été créé avec --volumes-from {source} (volumes-from : {refs})",
+    en="'{container}' was not created with --volumes-from {source} (volumes-from: {refs})",
+)
+ARCHIVE_PROBLEM = {
+    "missing": Text(fr="{path} n'existe pas {where}", en="{path} does not exist {where}"),
+    "not-a-file": Text(
+        fr="{path} est {kind} {where}, pas un fichier d'archive",
+        en="{path} is {kind} {where}, not an archive file",
+    ),
+    "too-large": Text(
+        fr="{path} fait {size} octets {where} : bien trop pour une sauvegarde de ce TP "
+        "(limite {limit})",
+        en="{path} is {size} bytes {where}: far too large for this lab's backup (limit {limit})",
+    ),
+    "not-a-tar": Text(
+        fr="{path} n'est pas une archive tar (ni tar.gz) {where}",
+        en="{path} is not a tar (or tar.gz) archive {where}",
+    ),
+    "too-many-members": Text(
+        fr="{path} contient trop d'entrées pour une sauvegarde de ce TP",
+        en="{path} holds too many entries for this lab's backup",
+    ),
+    "too-large-unpacked": Text(
+        fr="{path} décompressé dépasse la taille permise pour une sauvegarde de ce TP",
+        en="{path} unpacks beyond what this lab's backup may take",
+    ),
+    "truncated": Text(
+        fr="{path} est une archive tronquée ou corrompue {where}",
+        en="{path} is a truncated or corrupt archive {where}",
+    ),
+}
+ARCHIVE_NO_MEMBER = Text(
+    fr="{path} ne contient aucun fichier {name} (entrées : {members})",
+    en="{path} holds no file {name} (entries: {members})",
+)
+ARCHIVE_STALE = Text(
+    fr="{member} dans {path} fait {size} octets, mais {name} du volume en fait {expected} "
+    "maintenant : la sauvegarde n'est pas à jour",
+    en="{member} in {path} is {size} bytes, but the volume's {name} is {expected} now: "
+    "the backup is out of date",
+)
+IMAGE_MISSING = Text(fr="l'image « {name} » n'existe pas", en="image '{name}' does not exist")
+WRONG_IMAGE = Text(
+    fr="« {container} » tourne à partir de l'image « {image} », pas de « {expected} »",
+    en="'{container}' runs from image '{image}', not '{expected}'",
+)
+USER_UNKNOWN = Text(
+    fr="impossible de lire l'utilisateur du processus principal de « {container} » ({detail})",
+    en="could not read the user of '{container}''s main process ({detail})",
+)
+RUNS_AS_ROOT = Text(
+    fr="le processus principal de « {container} » tourne en root (uid 0)",
+    en="the main process of '{container}' runs as root (uid 0)",
+)
+RUNS_AS_OTHER = Text(
+    fr="le processus principal de « {container} » tourne avec l'uid {uid} ({name}), "
+    "pas l'utilisateur « {expected} »",
+    en="the main process of '{container}' runs as uid {uid} ({name}), not user '{expected}'",
+)
+NOT_OWNED = Text(
+    fr="{path} {where} appartient à l'uid {owner}, pas à {uid} ({name})",
+    en="{path} {where} is owned by uid {owner}, not {uid} ({name})",
+)
+UNNAMED = Text(fr="sans nom", en="no name")

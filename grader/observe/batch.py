@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from grader import defaults
 from grader.engine.base import Engine
-from grader.engine.probe import ProbeSpec, ReadOnlyMount
+from grader.engine.probe import ProbeMount, ProbeSpec
 from grader.errors import ObservationError
 from grader.i18n import Text
 
@@ -46,7 +46,7 @@ class ProbeSite:
     """Where a probe runs: a network namespace and read-only mounts."""
 
     network_mode: str = "none"
-    mounts: tuple[ReadOnlyMount, ...] = ()
+    mounts: tuple[ProbeMount, ...] = ()
     description: str = ""
 
 

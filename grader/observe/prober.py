@@ -10,6 +10,7 @@ from grader import defaults
 from grader.engine.base import Engine
 from grader.errors import ProbeImageUnavailable
 from grader.observe.batch import ProbeSite, ProbeStep, run_steps
+from grader.observe.readers import Readers
 
 
 def new_run_id() -> str:
@@ -31,6 +32,7 @@ class Prober:
         self.image = image
         self.run_id = run_id or new_run_id()
         self.deadline_s = deadline_s
+        self.readers = Readers(engine, image, lambda: self.labels)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -59,5 +61,6 @@ class Prober:
         )
 
     def close(self) -> None:
-        """Remove any probe of this run still on the engine (Ctrl-C, a killed watchdog...)."""
+        """Remove any probe or reader of this run still on the engine (readers always;
+        probes after Ctrl-C or a watchdog)."""
         self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})

@@ -124,12 +124,13 @@ def test_missing_probe_image_is_one_line_exit_three(lab: LabBuilder, busybox: st
     assert "--probe-image" in error_lines[0]
 
 
-@pytest.mark.parametrize("lang", ["fr", "en"])
-def test_demo_with_stand_ins(lang: str, busybox: str) -> None:
-    done = runner.invoke(app, ["demo", "tp-reseau", "--stand-ins", "--lang", lang])
+@pytest.mark.parametrize(("exercise", "lang"), [("tp-reseau", "fr"), ("tp-volumes", "en")])
+def test_demo_with_stand_ins(exercise: str, lang: str, busybox: str) -> None:
+    done = runner.invoke(app, ["demo", exercise, "--stand-ins", "--lang", lang])
 
     assert done.exit_code == 0, done.output
     assert "20/20" in done.output
+    assert not list(Path("/tmp").glob("tp-grader-tpgrader-demo-*"))  # its host folders are gone
 
 
 def test_demo_with_explicit_images(reseau_images: dict[str, str]) -> None:

@@ -98,6 +98,26 @@ class LabBuilder:
         self.api.start(container_id)
         return container_id
 
+    def run_to_completion(
+        self, image: str, command: Sequence[str], timeout_s: float = 60.0, **host_options: Any
+    ) -> str:
+        """``docker run --rm IMAGE COMMAND``: waits for the exit, fails on a non-zero status,
+        returns the output."""
+        created = self.api.create_container(
+            image,
+            command=list(command),
+            labels=self.labels,
+            host_config=self.api.create_host_config(**host_options),
+        )
+        try:
+            self.api.start(created["Id"])
+            status = self.api.wait(created["Id"], timeout=timeout_s)["StatusCode"]
+            output = self.api.logs(created["Id"]).decode("utf-8", "replace")
+            assert status == 0, f"{' '.join(command)} exited {status}: {output}"
+            return output
+        finally:
+            self.api.remove_container(created["Id"], force=True)
+
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Every container running, and healthy where its image has a healthcheck."""
 
@@ -120,8 +140,12 @@ class LabBuilder:
         return str(settings["Networks"][network]["IPAddress"])
 
     def exec(self, name: str, *argv: str) -> str:
+        """``docker exec NAME ARGV...``; fails the test on a non-zero exit status."""
         exec_id = self.api.exec_create(self.containers.get(name, name), list(argv))
-        return self.api.exec_start(exec_id).decode("utf-8", "replace")
+        output = self.api.exec_start(exec_id).decode("utf-8", "replace")
+        status = self.api.exec_inspect(exec_id)["ExitCode"]
+        assert status == 0, f"{' '.join(argv)} in {name} exited {status}: {output}"
+        return output
 
     # -- cleanup -----------------------------------------------------------------------------
     def remove(self) -> None:

@@ -48,6 +48,7 @@ def test_check_author_surface() -> None:
         "Text",
         "check",
         "expect",
+        "messages",
     ]
 
 

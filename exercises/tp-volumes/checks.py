@@ -1,0 +1,98 @@
+"""Checks of tp-volumes; points, titles, hints and prerequisites: rubrics/tp-volumes.yaml.
+
+Everything here is read without starting a container: mounts from inspect data, files through
+the archive API (in the student's containers, and in never-started readers mounting the volume
+or the engine host's folders read-only). The one exception is who graphite's main process runs
+as, which only a command inside it can tell (see grader.observe.process).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from grader.checks import Lab, Params, Text, check, expect, messages
+
+
+def in_container(name: str) -> Text:
+    return messages.IN_CONTAINER.format(name=name)
+
+
+@check("bind-mount")
+def test_bind_mount(lab: Lab, params: Params) -> None:
+    testdata = lab.running_container(params.testdata)
+    expect.bind_mounted(testdata, params.data_mount, params.data_dir, writable=True)
+
+
+@check("bind-contenu")
+def test_bind_contenu(lab: Lab, params: Params) -> None:
+    on_host = lab.host_path(posixpath.join(params.data_dir, params.testfile))
+    expect.regular_file(on_host, where=messages.ON_ENGINE_HOST)
+    testdata = lab.running_container(params.testdata)
+    inside = lab.path_in(testdata, posixpath.join(params.data_mount, params.testfile))
+    expect.regular_file(inside, where=in_container(testdata.name))
+
+
+@check("volume-nomme")
+def test_volume_nomme(lab: Lab, params: Params) -> None:
+    expect.volume_driver(lab.volume(params.volume), "local")
+
+
+@check("redis-volume")
+def test_redis_volume(lab: Lab, params: Params) -> None:
+    redis = lab.running_container(params.redis)
+    expect.volume_mounted(redis, params.redis_mount, lab.volume(params.volume), writable=True)
+
+
+@check("donnees-persistees")
+def test_donnees_persistees(lab: Lab, params: Params) -> None:
+    volume = lab.volume(params.volume)
+    dump = lab.path_in_volume(volume, params.dump)
+    expect.regular_file(dump, where=messages.IN_VOLUME.format(name=volume.name), non_empty=True)
+
+
+@check("lecture-seule")
+def test_lecture_seule(lab: Lab, params: Params) -> None:
+    redis2 = lab.running_container(params.redis2)
+    expect.volume_mounted(redis2, params.redis_mount, lab.volume(params.volume), writable=False)
+
+
+@check("volumes-from")
+def test_volumes_from(lab: Lab, params: Params) -> None:
+    sidecar = lab.running_container(params.sidecar)
+    redis = lab.container(params.redis)
+    referenced = [lab.container_by_reference(ref) for ref in sidecar.volumes_from]
+    expect.volumes_from(sidecar, redis, referenced)
+    expect.volume_mounted(sidecar, params.redis_mount, lab.volume(params.volume), writable=None)
+
+
+@check("sauvegarde")
+def test_sauvegarde(lab: Lab, params: Params) -> None:
+    volume = lab.volume(params.volume)
+    dump = lab.path_in_volume(volume, params.dump)  # the same observation as above: cached
+    archive = lab.host_tar(
+        posixpath.join(params.backup_dir, params.backup_file), params.backup_max_bytes
+    )
+    expect.tar_member(
+        archive,
+        where=messages.ON_ENGINE_HOST,
+        limit=params.backup_max_bytes,
+        name=params.dump,
+        size=dump.size,
+    )
+
+
+@check("permissions")
+def test_permissions(lab: Lab, params: Params) -> None:
+    image = lab.image(params.graphite_image)
+    graphite = lab.running_container(params.graphite)
+    expect.from_image(graphite, image, params.graphite_image)
+    expect.volume_mounted(
+        graphite, params.graphite_mount, lab.volume(params.graphite_volume), writable=None
+    )
+    uid = expect.runs_as(graphite, lab.main_process_user(graphite), params.graphite_user)
+    expect.owned_by(
+        lab.path_in(graphite, params.graphite_mount),
+        uid,
+        where=in_container(graphite.name),
+        name=params.graphite_user,
+    )

@@ -1,0 +1,160 @@
+"""Judgement helpers on hand-made facts (pure logic). The engine tests prove the observations;
+these cover verdicts that this machine's engine cannot produce (a macvlan network, an nfs
+volume) and the edges of each helper."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.engine.facts import ContainerFacts, ImageFacts, Mount, NetworkFacts, VolumeFacts
+from grader.i18n import Text
+from grader.judge import expect
+from grader.judge.outcome import CheckFailed
+from grader.observe.files import PathFacts
+from grader.observe.process import ProcessUser
+from grader.observe.tarball import TarListing, TarMember
+
+WHERE = Text(fr="sur l'hôte", en="on the host")
+
+
+def container(**changes: object) -> ContainerFacts:
+    base: dict[str, object] = {
+        "id": "c" * 64, "name": "redis", "image": "redis:alpine", "image_id": "sha256:aa",
+        "status": "running",
+    }  # fmt: skip
+    return ContainerFacts(**(base | changes))  # type: ignore[arg-type]
+
+
+def failure(call: object, *args: object, **kwargs: object) -> str:
+    with pytest.raises(CheckFailed) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return caught.value.text.en
+
+
+def test_network_driver_other_than_bridge() -> None:
+    macvlan = NetworkFacts("n1", "moby-network", "macvlan")
+
+    assert failure(expect.driver, macvlan, "bridge") == (
+        "network 'moby-network' uses driver 'macvlan', not 'bridge'"
+    )
+    expect.driver(NetworkFacts("n2", "moby-network", "bridge"), "bridge")
+
+
+def test_volume_driver_other_than_local() -> None:
+    nfs = VolumeFacts("redis_data", "nfs")
+
+    assert failure(expect.volume_driver, nfs, "local") == (
+        "volume 'redis_data' uses driver 'nfs', not 'local'"
+    )
+
+
+def test_paused_container_is_not_running() -> None:
+    assert "(state: paused)" in failure(expect.running, container(status="paused"))
+
+
+def test_mounts_are_matched_by_destination_not_position() -> None:
+    mounts = (
+        Mount("volume", "/other", name="x"),
+        Mount("bind", "/data/", source="/tmp/data/"),
+    )
+
+    found = expect.bind_mounted(container(mounts=mounts), "/data", "/tmp/data", writable=True)
+
+    assert found.destination == "/data/"
+
+
+@pytest.mark.parametrize(
+    ("mount", "message"),
+    [
+        (None, "nothing is mounted on /data in 'redis' (mounts: none)"),
+        (Mount("volume", "/data", name="v"), "/data in 'redis' is a volume mount, not a host"),
+        (Mount("bind", "/data", source="/srv"), "comes from host folder '/srv', not '/tmp/data'"),
+        (Mount("bind", "/data", source="/tmp/data", read_only=True), "mounted read-only"),
+    ],
+)
+def test_bind_mount_misses(mount: Mount | None, message: str) -> None:
+    facts = container(mounts=(mount,) if mount else ())
+
+    assert message in failure(expect.bind_mounted, facts, "/data", "/tmp/data", writable=True)
+
+
+def test_volume_mount_misses() -> None:
+    volume = VolumeFacts("redis_data", "local")
+    anonymous = container(mounts=(Mount("volume", "/data", name="3f2a"),))
+    writable = container(mounts=(Mount("volume", "/data", name="redis_data"),))
+
+    assert "is volume '3f2a', not 'redis_data'" in failure(
+        expect.volume_mounted, anonymous, "/data", volume, writable=None
+    )
+    assert "must be read-only (:ro)" in failure(
+        expect.volume_mounted, writable, "/data", volume, writable=False
+    )
+
+
+def test_volumes_from_by_name_or_id() -> None:
+    redis = container()
+    sidecar = container(name="sidecar", volumes_from=(f"{redis.id}:rw",))
+
+    expect.volumes_from(sidecar, redis, [redis])
+    assert "(volumes-from: c" in failure(expect.volumes_from, sidecar, redis, [None])
+
+
+def test_regular_file() -> None:
+    assert "is a directory on the host" in failure(
+        expect.regular_file, PathFacts("/x", "dir"), where=WHERE
+    )
+    assert failure(expect.regular_file, PathFacts("/x", "file"), where=WHERE, non_empty=True) == (
+        "/x is empty on the host"
+    )
+    assert failure(expect.regular_file, PathFacts.missing("/x"), where=WHERE) == (
+        "/x does not exist on the host"
+    )
+
+
+def listing(*members: TarMember, problem: str | None = None) -> TarListing:
+    return TarListing(PathFacts("/b/r.tar", "file", 10), "tar", members, problem)  # type: ignore[arg-type]
+
+
+def test_tar_member_any_prefix_and_size() -> None:
+    for name in ("dump.rdb", "data/dump.rdb", "./dump.rdb"):
+        found = expect.tar_member(
+            listing(TarMember(name, "file", 7)), where=WHERE, limit=1, name="dump.rdb", size=7
+        )
+        assert found.path == name
+    assert "out of date" in failure(
+        expect.tar_member, listing(TarMember("data/dump.rdb", "file", 6)), where=WHERE,
+        limit=1, name="dump.rdb", size=7,
+    )  # fmt: skip
+    assert "holds no file dump.rdb" in failure(
+        expect.tar_member, listing(TarMember("data/old-dump.rdbx", "file", 7)), where=WHERE,
+        limit=1, name="dump.rdb", size=7,
+    )  # fmt: skip
+
+
+def test_tar_member_found_before_a_problem_still_counts() -> None:
+    truncated = listing(TarMember("data/dump.rdb", "file", 7), problem="truncated")
+
+    expect.tar_member(truncated, where=WHERE, limit=1, name="dump.rdb", size=7)
+
+
+def test_runs_as() -> None:
+    graphite = container(name="graphite")
+
+    assert expect.runs_as(graphite, ProcessUser(999, "graphite"), "graphite") == 999
+    assert "runs as root" in failure(expect.runs_as, graphite, ProcessUser(0, "root"), "graphite")
+    assert "uid 33 (www-data), not user 'graphite'" in failure(
+        expect.runs_as, graphite, ProcessUser(33, "www-data"), "graphite"
+    )
+    assert "could not read" in failure(
+        expect.runs_as, graphite, ProcessUser(None, None, "no cat"), "graphite"
+    )
+
+
+def test_from_image_by_id_or_tag() -> None:
+    image = ImageFacts("sha256:bb", ("tp-graphite:latest",))
+
+    expect.from_image(container(image="x", image_id="sha256:bb"), image, "tp-graphite")
+    expect.from_image(container(image="tp-graphite"), image, "tp-graphite:latest")
+    assert "runs from image 'debian', not 'tp-graphite'" in failure(
+        expect.from_image, container(name="graphite", image="debian"), image, "tp-graphite"
+    )
