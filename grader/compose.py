@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ class CommandResult:
     """stdout and stderr interleaved, head and tail kept when long (the cut is marked)."""
     timed_out: bool
     duration_s: float
+    shown: str = ""
+    """The command as a person would type it (``docker compose up --detach``)."""
 
     @property
     def ok(self) -> bool:
@@ -82,8 +84,10 @@ def run_bounded(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     output_limit: int = 64 << 10,
+    cancel: threading.Event | None = None,
 ) -> CommandResult:
-    """Run ``argv`` in its own process group; kill the group at ``timeout_s`` or on Ctrl-C.
+    """Run ``argv`` in its own process group; kill the group at ``timeout_s``, on Ctrl-C, or
+    when ``cancel`` is set (the result then counts as timed out).
 
     ``env`` replaces the environment when given (``None``: inherit it)."""
     started = time.monotonic()
@@ -100,11 +104,17 @@ def run_bounded(
     reader = threading.Thread(target=collected.drain, args=(process.stdout,), daemon=True)
     reader.start()
     timed_out = False
+    deadline = started + timeout_s
     try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(process)
+        while process.poll() is None:
+            if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
+                timed_out = True
+                _kill_group(process)
+                break
+            try:
+                process.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
     except BaseException:
         _kill_group(process)
         raise
@@ -157,27 +167,37 @@ class Compose:
     host: str | None = None
     workdir: Path | None = None
     command: tuple[str, ...] = ()
+    environment: Mapping[str, str] | None = None
+    """The whole environment Compose gets; by default the caller's without ``COMPOSE_*``."""
 
     def run(
-        self, *args: str, timeout_s: float = 300.0, output_limit: int = 64 << 10
+        self,
+        *args: str,
+        timeout_s: float = 300.0,
+        output_limit: int = 64 << 10,
+        cancel: threading.Event | None = None,
     ) -> CommandResult:
         prefix = list(self.command) or find_compose()
-        argv = [*prefix, "--project-name", self.project]
+        argv = [*prefix, "--ansi", "never", "--progress", "plain", "--project-name", self.project]
         for file in self.files:
             argv += ["--file", str(file)]
         if self.workdir is not None:
             argv += ["--project-directory", str(self.workdir)]
-        # Compose must not pick up COMPOSE_* settings meant for something else.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+        if self.environment is not None:
+            env = dict(self.environment)
+        else:  # Compose must not pick up COMPOSE_* settings meant for something else.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
         if self.host:
             env["DOCKER_HOST"] = self.host
-        return run_bounded(
+        result = run_bounded(
             [*argv, *args],
             timeout_s=timeout_s,
             env=env,
             cwd=self.workdir,
             output_limit=output_limit,
+            cancel=cancel,
         )
+        return replace(result, shown=" ".join(["docker compose", *args]))
 
     def down(self, timeout_s: float = 120.0) -> CommandResult:
         return self.run(

@@ -61,3 +61,29 @@ ARCHIVE_MAX_MEMBERS: Final = 10_000
 ARCHIVE_MAX_UNPACKED: Final = 512 << 20
 #: Deadline of a command run inside a student's container (the one observation that needs it).
 EXEC_DEADLINE_S: Final = 10.0
+
+# -- batch grading -----------------------------------------------------------------------------
+#: Compose file names a submission folder may hold, in the order Compose itself prefers them.
+COMPOSE_FILE_NAMES: Final = (
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+)
+#: Services a submission may declare at most.
+BATCH_MAX_SERVICES: Final = 10
+#: Limits given to every replayed container (lowered, never raised, if the student set some).
+BATCH_MEMORY_BYTES: Final = 256 << 20
+BATCH_CPUS: Final = 1.0
+BATCH_PIDS: Final = 256
+#: Deadlines of a submission's phases.
+BATCH_UP_TIMEOUT_S: Final = 300.0
+BATCH_READY_TIMEOUT_S: Final = 60.0
+BATCH_GRADE_PROBE_DEADLINE_S: Final = 15.0
+BATCH_DOWN_TIMEOUT_S: Final = 120.0
+#: Bytes of a replay's log (compose output) kept, head and tail.
+BATCH_LOG_LIMIT: Final = 64 << 10
+#: Host ports given to the ports an exercise declares (``host_ports``), per engine.
+BATCH_PORT_RANGE: Final = (20000, 29999)
+#: Id column of the gradebook: Moodle maps it to a user field (idnumber, email, username).
+GRADEBOOK_ID_COLUMN: Final = "idnumber"

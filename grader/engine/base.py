@@ -60,6 +60,8 @@ class Engine(Protocol):
 
     def image(self, ref: str) -> ImageFacts | None: ...
 
+    def images(self, labels: LabelSelector) -> list[ImageFacts]: ...
+
     def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None: ...
 
     def build_image(
@@ -89,6 +91,10 @@ class Engine(Protocol):
 
     def remove_containers(self, labels: LabelSelector) -> int:
         """Force-remove every container matching ``labels``; returns how many there were."""
+        ...
+
+    def remove_images(self, labels: LabelSelector) -> int:
+        """Remove every image matching ``labels`` (those a batch built); returns how many."""
         ...
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:

@@ -92,6 +92,13 @@ class DockerEngine:
         data = self._inspect(self._api.inspect_image, ref)
         return None if data is None else ImageFacts.from_inspect(data)
 
+    def images(self, labels: LabelSelector) -> list[ImageFacts]:
+        summaries = self._call(
+            "list images", lambda: self._api.images(filters={"label": _selector(labels)})
+        )
+        found = (self.image(summary["Id"]) for summary in summaries)
+        return [facts for facts in found if facts is not None]
+
     # -- actions ---------------------------------------------------------------------------
     def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None:
         """Pull ``ref``; raises the SDK's exception when the registry cannot be reached."""
@@ -205,6 +212,14 @@ class DockerEngine:
         for summary in containers:
             remove_quietly(self._api, summary["Id"])
         return len(containers)
+
+    def remove_images(self, labels: LabelSelector) -> int:
+        images = self._call(
+            "list images", lambda: self._api.images(filters={"label": _selector(labels)})
+        )
+        for image in images:
+            self._quietly(self._api.remove_image, image["Id"], force=True)
+        return len(images)
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:
         selector = {"label": _selector(labels)}

@@ -73,6 +73,9 @@ class FakeEngine:
     def image(self, ref: str) -> ImageFacts | None:
         return next((i for i in self.images_ if ref in i.tags or ref == i.id), None)
 
+    def images(self, labels: LabelSelector) -> list[ImageFacts]:
+        return [i for i in self.images_ if _matches(dict(i.labels), labels)]
+
     def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None:
         raise ConnectionError(f"FakeEngine cannot pull {ref}")
 
@@ -97,6 +100,9 @@ class FakeEngine:
         raise AssertionError("FakeEngine does not exec")
 
     def remove_containers(self, labels: LabelSelector) -> int:
+        return 0
+
+    def remove_images(self, labels: LabelSelector) -> int:
         return 0
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:

@@ -106,7 +106,9 @@ class Exercise:
     solution: Solution | None = None
     stand_ins: Mapping[str, Path] = field(default_factory=dict)
     host_paths: tuple[str, ...] = ()
-    """Parameters that name directories on the engine host (batch grading isolates them)."""
+    """Parameters that name folders on the engine host (demo and batch runs get their own)."""
+    host_ports: tuple[str, ...] = ()
+    """Parameters that name published host ports (batch grading gives each run its own)."""
 
     def prompt(self, lang: Lang, params: Params | None = None) -> str:
         return self.render(self.directory / f"prompt.{lang}.md", params)
@@ -174,10 +176,17 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         str(image): directory / str(path) for image, path in (data.get("stand_ins") or {}).items()
     }
     host_paths = tuple(str(p) for p in data.get("host_paths") or ())
+    host_ports = tuple(str(p) for p in data.get("host_ports") or ())
     problems += [
-        f"{definition}: host_paths names '{p}', which is not a parameter"
-        for p in host_paths
+        f"{definition}: {key} names '{p}', which is not a parameter"
+        for key, names in (("host_paths", host_paths), ("host_ports", host_ports))
+        for p in names
         if p not in parameters
+    ]
+    problems += [
+        f"{definition}: host port parameter '{p}' must be an integer"
+        for p in host_ports
+        if p in parameters and not isinstance(parameters[p], int)
     ]
     if problems or rubric is None:
         raise ExerciseDefinitionError(problems)
@@ -192,6 +201,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         solution=solution,
         stand_ins=stand_ins,
         host_paths=host_paths,
+        host_ports=host_ports,
     )
 
 

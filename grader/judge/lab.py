@@ -134,7 +134,7 @@ class Lab:
 
     def image(self, ref: str) -> ImageFacts:
         __tracebackhide__ = True
-        found = self.engine.image(ref)
+        found = self.names.image(ref)
         if found is None:
             expect.fail(m.IMAGE_MISSING.format(name=ref))
         return found

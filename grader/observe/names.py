@@ -19,15 +19,21 @@ from grader.engine.facts import (
     COMPOSE_SERVICE,
     COMPOSE_VOLUME,
     ContainerFacts,
+    ImageFacts,
     NetworkFacts,
     VolumeFacts,
+    tagged,
 )
+
+#: Label carrying, on an image a batch-replayed submission built, the name the student gave it.
+IMAGE_NAME_LABEL = "io.tp-grader.image"
 
 
 class NameResolver(Protocol):
     def container(self, name: str) -> ContainerFacts | None: ...
     def network(self, name: str) -> NetworkFacts | None: ...
     def volume(self, name: str) -> VolumeFacts | None: ...
+    def image(self, name: str) -> ImageFacts | None: ...
     def describe(self) -> str: ...
 
 
@@ -48,6 +54,9 @@ class ExactNames:
 
     def volume(self, name: str) -> VolumeFacts | None:
         return self._engine.volume(name)
+
+    def image(self, name: str) -> ImageFacts | None:
+        return self._engine.image(name)
 
     def describe(self) -> str:
         return "exact names"
@@ -91,6 +100,13 @@ class ComposeNames:
         if found:
             return found[0]
         return self._exact.volume(name) if self._exact else None
+
+    def image(self, name: str) -> ImageFacts | None:
+        """An image the project built under the name ``name`` (batch grading tags built
+        images per project and labels them with the student's name for them), else the image
+        of that exact name: images are shared, read-only, between projects."""
+        built = self._engine.images({COMPOSE_PROJECT: self.project, IMAGE_NAME_LABEL: tagged(name)})
+        return built[0] if built else self._engine.image(name)
 
     def describe(self) -> str:
         return f"compose project {self.project}"

@@ -1,0 +1,45 @@
+"""``grade rescore``: a batch's scores again, from the stored per-check outcomes, under a
+changed rubric (points, penalties, prerequisites). No engine is involved.
+
+A check the stored run skipped or could not run stays unearned (it was never observed); a
+check the new rubric adds counts as not run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from grader import defaults
+from grader.batch.outputs import BatchOutputs
+from grader.errors import UsageError
+from grader.exercise.catalog import find
+from grader.i18n import Text, as_lang
+from grader.judge.rubric import load_rubric
+from grader.result import GradeResult
+
+
+def rescore(out_dir: Path, rubric_file: Path | None = None) -> list[GradeResult]:
+    outputs = BatchOutputs(out_dir)
+    try:
+        batch = outputs.read_batch()
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            Text(
+                fr=f"{out_dir} n'est pas le dossier d'une correction groupée ({exc})",
+                en=f"{out_dir} is not a batch's output folder ({exc})",
+            )
+        ) from exc
+    exercise = find(str(batch["exercise"]))
+    if rubric_file is not None:
+        exercise = dataclasses.replace(exercise, rubric=load_rubric(rubric_file))
+    results = list(outputs.graded(exercise.rubric).values())
+    for result in results:
+        outputs.write_student(result)  # report.json and junit.xml; the replay log stays
+    outputs.write_class(
+        exercise,
+        results,
+        id_column=str(batch.get("id_column", defaults.GRADEBOOK_ID_COLUMN)),
+        lang=as_lang(str(batch.get("lang", defaults.DEFAULT_LANG))),
+    )
+    return results

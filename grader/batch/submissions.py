@@ -1,0 +1,82 @@
+"""What a batch grades: submission folders (replay), or students' own engines (in place)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import defaults
+from grader.errors import UsageError
+from grader.i18n import Text
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's folder: a compose file and the build contexts it names."""
+
+    student: str
+    folder: Path
+    compose_file: Path | None
+    """``None`` when the folder holds none of the accepted compose file names."""
+
+
+def find_submissions(root: Path) -> list[Submission]:
+    """Every sub-folder of ``root`` is a student (its name is the student id), sorted."""
+    if not root.is_dir():
+        raise UsageError(
+            Text(
+                fr=f"dossier des soumissions introuvable : {root}",
+                en=f"submissions folder not found: {root}",
+            )
+        )
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        compose = next(
+            (folder / name for name in defaults.COMPOSE_FILE_NAMES if (folder / name).is_file()),
+            None,
+        )
+        found.append(Submission(folder.name, folder.resolve(), compose))
+    return found
+
+
+@dataclass(frozen=True)
+class StudentEngine:
+    """A student graded in place, on their own engine."""
+
+    student: str
+    host: str
+
+
+_HOST = re.compile(r"^(ssh|tcp|unix|npipe)://\S+$")
+
+
+def read_hosts(path: Path) -> list[StudentEngine]:
+    """Rows ``student,docker_host`` (a header row ``student,docker_host`` is allowed)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(
+            Text(fr=f"{path} illisible : {exc.strerror}", en=f"cannot read {path}: {exc.strerror}")
+        ) from exc
+    rows: list[StudentEngine] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for number, row in enumerate(csv.reader(text.splitlines()), start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if number == 1 and [c.lower() for c in cells[:2]] == ["student", "docker_host"]:
+            continue
+        if len(cells) < 2 or not cells[0] or not _HOST.match(cells[1]):
+            problems.append(f"{path}:{number}: expected 'student,docker_host' (ssh://, tcp://...)")
+        elif cells[0] in seen:
+            problems.append(f"{path}:{number}: student '{cells[0]}' appears twice")
+        else:
+            seen.add(cells[0])
+            rows.append(StudentEngine(cells[0], cells[1]))
+    if problems:
+        joined = "; ".join(problems)
+        raise UsageError(Text(fr=joined, en=joined))
+    return rows

@@ -1,0 +1,68 @@
+"""The class gradebook as CSV, importable with Moodle's CSV grade import.
+
+One row per student: the id (its column name is configurable, ``idnumber`` or ``email``, which
+Moodle maps to that user field), the score, the maximum, the status (graded, refused, error),
+one column per check with the points earned, and a feedback column. Numbers use a dot as the
+decimal mark; text cells that a spreadsheet would take for a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from grader.judge.outcome import CheckStatus
+from grader.judge.rubric import Rubric
+from grader.report.sanitize import clean_text
+from grader.result import GradeResult, RunStatus
+
+
+def number(value: float) -> str:
+    """``2`` for 2.0, ``0.5`` for 0.5: what a gradebook expects.
+
+    >>> number(2.0), number(0.5), number(-2)
+    ('2', '0.5', '-2')
+    """
+    return f"{value:g}"
+
+
+def text_cell(value: str) -> str:
+    """One line of clean text; a leading ``= + - @`` is quoted (CSV formula injection)."""
+    line = " ".join(clean_text(value, 500).split())
+    return f"'{line}" if line[:1] in ("=", "+", "-", "@") else line
+
+
+def feedback(result: GradeResult) -> str:
+    """A line a student can read next to the grade: what was missed, or why not graded."""
+    lang = result.lang
+    if result.status is not RunStatus.GRADED:
+        return result.notes[0].render(lang) if result.notes else result.status.value
+    missed = [
+        check.check_id
+        for check in result.sheet.checks
+        if (check.entry.is_penalty and check.status is CheckStatus.FAILED)
+        or (not check.entry.is_penalty and check.status is not CheckStatus.PASSED)
+    ]
+    if not missed:
+        return "tout est validé" if lang == "fr" else "all checks passed"
+    return ("à revoir : " if lang == "fr" else "to review: ") + ", ".join(missed)
+
+
+def gradebook_csv(rubric: Rubric, results: Iterable[GradeResult], *, id_column: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([id_column, "score", "max", "status", *rubric.check_ids, "feedback"])
+    for result in results:
+        points = {check.check_id: check.points for check in result.sheet.checks}
+        writer.writerow(
+            [
+                result.student,
+                number(result.score),
+                number(result.max_score),
+                result.status.value,
+                *(number(points.get(check_id, 0)) for check_id in rubric.check_ids),
+                text_cell(feedback(result)),
+            ]
+        )
+    return out.getvalue()
