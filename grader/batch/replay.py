@@ -59,11 +59,22 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    """Seconds each phase of a replay may take."""
+
+    up: float = defaults.BATCH_UP_TIMEOUT_S
+    ready: float = defaults.BATCH_READY_TIMEOUT_S
+    probe: float = defaults.BATCH_GRADE_PROBE_DEADLINE_S
+    down: float = defaults.BATCH_DOWN_TIMEOUT_S
+
+
+@dataclass(frozen=True)
 class Replayed:
     result: GradeResult
     log: str
     timings: Mapping[str, float] = field(default_factory=dict)
-    """Seconds per phase: up, ready, grade, down."""
+    """Seconds per phase (up, ready, grade, down), and the wall-clock ``start`` and ``end``
+    of the whole replay (epoch seconds)."""
 
 
 def project_name(batch_id: str, student: str) -> str:
@@ -153,9 +164,11 @@ def replay(
     probe_image: str,
     grading: threading.Lock,
     stop: threading.Event,
+    deadlines: Deadlines | None = None,
 ) -> Replayed:
     """Run, grade and remove ``prepared`` on ``engine`` (reached by Compose at ``host``)."""
     assert prepared.model is not None
+    deadlines = deadlines or Deadlines()
     project = prepared.project
     labels = {defaults.LABEL_ROLE: "batch", defaults.LABEL_RUN: batch_id}
     isolated = isolate(
@@ -167,7 +180,7 @@ def replay(
         labels=labels,
     )
     log: list[str] = []
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"start": time.time()}
     with tempfile.TemporaryDirectory(prefix="tp-grader-batch-") as folder:
         model_file = Path(folder) / "compose.json"
         model_file.write_text(json.dumps(isolated.model), encoding="utf-8")
@@ -186,9 +199,7 @@ def replay(
 
         try:
             started = time.monotonic()
-            up = compose.run(
-                "up", "--detach", "--quiet-pull", timeout_s=defaults.BATCH_UP_TIMEOUT_S, cancel=stop
-            )
+            up = compose.run("up", "--detach", "--quiet-pull", timeout_s=deadlines.up, cancel=stop)
             timings["up"] = time.monotonic() - started
             log.append(_log(up))
             if stop.is_set():
@@ -196,7 +207,7 @@ def replay(
             if not up.ok:
                 return ended(_timeout("up", up) if up.timed_out else _compose_failed("up", up))
             started = time.monotonic()
-            ready = wait_until_ready(engine, project, defaults.BATCH_READY_TIMEOUT_S, stop)
+            ready = wait_until_ready(engine, project, deadlines.ready, stop)
             timings["ready"] = time.monotonic() - started
             if stop.is_set():
                 return ended(_INTERRUPTED)
@@ -210,20 +221,21 @@ def replay(
                     project=project,
                     strict_project=True,
                     probe_image=probe_image,
-                    probe_deadline_s=defaults.BATCH_GRADE_PROBE_DEADLINE_S,
+                    probe_deadline_s=deadlines.probe,
                     param_overrides=isolated.param_overrides,
-                    notes=isolated.notes + (() if ready else (_not_ready(),)),
+                    notes=isolated.notes + (() if ready else (_not_ready(deadlines.ready),)),
                 )
             timings["grade"] = time.monotonic() - started
             return Replayed(result, "\n".join(log), timings)
         finally:
             started = time.monotonic()
-            down = compose.down(timeout_s=defaults.BATCH_DOWN_TIMEOUT_S)
+            down = compose.down(timeout_s=deadlines.down)
             log.append(_log(down))
             sweep(engine, batch_id, project)
             if exercise.host_paths:
                 remove_scratch(engine, probe_image, project)
             timings["down"] = time.monotonic() - started
+            timings["end"] = time.time()
 
 
 def sweep(engine: Engine, batch_id: str, project: str) -> None:
@@ -307,8 +319,7 @@ def _timeout(phase: str, result: CommandResult) -> Text:
     )
 
 
-def _not_ready() -> Text:
-    seconds = defaults.BATCH_READY_TIMEOUT_S
+def _not_ready(seconds: float) -> Text:
     return Text(
         fr=f"services pas prêts (en marche, sains) après {seconds:g} s : corrigés tels quels",
         en=f"services not ready (running, healthy) after {seconds:g} s: graded as they were",

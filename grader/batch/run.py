@@ -20,7 +20,7 @@ from typing import Protocol
 
 from grader import defaults
 from grader.batch.outputs import BatchOutputs
-from grader.batch.replay import Prepared, Replayed, failed, prepare, refused, replay
+from grader.batch.replay import Deadlines, Prepared, Replayed, failed, prepare, refused, replay
 from grader.batch.schedule import Scheduler
 from grader.batch.submissions import StudentEngine, Submission
 from grader.engine.base import Engine
@@ -98,6 +98,7 @@ def replay_batch(
     probe_image: str = defaults.PROBE_IMAGE,
     id_column: str = defaults.GRADEBOOK_ID_COLUMN,
     max_services: int = defaults.BATCH_MAX_SERVICES,
+    deadlines: Deadlines | None = None,
     observer: BatchObserver | None = None,
     stop: threading.Event | None = None,
 ) -> BatchReport:
@@ -109,7 +110,7 @@ def replay_batch(
     done = outputs.graded(exercise.rubric) if resume else {}
     todo = [s for s in submissions if s.student not in done]
     if observer is not None:
-        observer.planned(len(submissions), len(done))
+        observer.planned(len(submissions), len(submissions) - len(todo))
     batch_id = secrets.token_hex(3)
     for target in targets:  # one clear environment error before any student is touched
         Prober(target.engine, image=probe_image).ensure_image()
@@ -145,7 +146,7 @@ def replay_batch(
                 replayed = replay(
                     prepared, exercise=exercise, engine=target.engine, host=target.host,
                     batch_id=batch_id, ports=ports, lang=lang, probe_image=probe_image,
-                    grading=grading, stop=stop,
+                    grading=grading, stop=stop, deadlines=deadlines,
                 )  # fmt: skip
             except Exception as exc:  # one student's trouble never ends the batch
                 student = prepared.submission.student
@@ -185,7 +186,7 @@ def grade_in_place(
     done = outputs.graded(exercise.rubric) if resume else {}
     todo = [s for s in students if s.student not in done]
     if observer is not None:
-        observer.planned(len(students), len(done))
+        observer.planned(len(students), len(students) - len(todo))
     outputs.write_batch(
         exercise, {"mode": "in-place", "lang": lang, "id_column": id_column,
                    "engines": [s.host for s in students]},

@@ -219,3 +219,37 @@ def test_docker_cli_context_is_honoured(tmp_path: Path) -> None:
 
     assert done.exit_code == 3
     assert "unix:///nonexistent/course-vm.sock" in one_error_line(done.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["batch", "tp-reseau"], "give SUBMISSIONS_DIR or --hosts"),
+        (["batch", "tp-reseau", ".", "--hosts", "h.csv"], "give SUBMISSIONS_DIR or --hosts"),
+        (["batch", "tp-reseau", ".", "--id-column", "name"], "use idnumber, email or username"),
+        (["batch", "tp-reseau", ".", "--jobs", "0"], "--jobs"),
+    ],
+)
+def test_batch_usage_errors(args: list[str], message: str) -> None:
+    done = runner.invoke(app, args)
+
+    assert done.exit_code == 2
+    assert message in done.output
+
+
+def test_batch_missing_submissions_folder(tmp_path: Path) -> None:
+    done = runner.invoke(
+        app,
+        ["batch", "tp-reseau", str(tmp_path / "nope"), "--lang", "en",
+         "--host", "unix:///nonexistent/d.sock"],
+    )  # fmt: skip
+
+    assert done.exit_code in (2, 3)
+    assert "Traceback" not in done.output
+
+
+def test_rescore_of_a_folder_that_is_no_batch(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["rescore", str(tmp_path), "--lang", "en"])
+
+    assert done.exit_code == 2
+    assert f"{tmp_path} is not a batch's output folder" in one_error_line(done.output)

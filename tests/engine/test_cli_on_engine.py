@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docker
 import pytest
 from typer.testing import CliRunner
 
 from grader import defaults
 from grader.cli import app
+from grader.exercise.model import Exercise
 from tests.engine.test_tp_reseau import build_reseau
 from tests.support.lab import LabBuilder
 from tests.support.reports import assert_valid_junit, junit_counts, read_json
@@ -159,3 +161,52 @@ def test_doctor(busybox: str) -> None:
     assert "API 1." in done.output
     assert f"probe image: {defaults.PROBE_IMAGE}" in done.output
     assert "docker compose: 2." in done.output
+
+
+def test_batch_rescore_and_clean_commands(
+    tmp_path: Path,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    docker_client: docker.DockerClient,
+) -> None:
+    from tests.engine.test_batch import make_class
+
+    root = make_class(
+        tmp_path / "class", reseau, reseau_images, ["perfect", "hostile", "no-compose"]
+    )
+    out = tmp_path / "out"
+
+    done = runner.invoke(
+        app, ["batch", "tp-reseau", str(root), "--out", str(out), "--jobs", "2", "--lang", "en"]
+    )
+    rescored = runner.invoke(app, ["rescore", str(out), "--lang", "en"])
+
+    assert done.exit_code == 1, done.output  # a submission in error: the teacher should look
+    assert "perfect: 20/20 graded" in done.output
+    assert (
+        "hostile: 0/20 refused — submission refused: service 'redis': privileged mode"
+        in done.output
+    )
+    assert "1 graded, 1 refused, 1 errors — summary: " in done.output
+    assert rescored.exit_code == 0
+    assert "1 graded, 1 refused, 1 errors" in rescored.output
+    assert (out / "gradebook.csv").read_text().count("\n") == 4
+
+
+def test_clean_removes_what_runs_left(docker_client: docker.DockerClient, busybox: str) -> None:
+    labels = {"io.tp-grader.role": "batch", "io.tp-grader.run": "leftover"}
+    network = docker_client.api.create_network("tpg-leftover-net", labels=labels)
+    volume = docker_client.api.create_volume("tpg-leftover-vol", labels=labels)
+    container = docker_client.api.create_container(busybox, "true", labels=labels)
+    scratch = Path("/tmp/tp-grader-tpgleftover-x")
+    scratch.mkdir(exist_ok=True)
+    (scratch / "f").write_text("x")
+
+    done = runner.invoke(app, ["clean"])
+
+    assert done.exit_code == 0, done.output
+    assert "1 containers, 1 networks, 1 volumes" in done.output
+    assert not docker_client.api.containers(all=True, filters={"id": container["Id"]})
+    assert not docker_client.api.networks(ids=[network["Id"]])
+    assert volume["Name"] not in [v["Name"] for v in docker_client.api.volumes()["Volumes"] or ()]
+    assert not scratch.exists()

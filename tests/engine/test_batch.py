@@ -1,0 +1,395 @@
+"""Batch grading against the real engine: a fixture class of submissions replayed in
+isolation and in parallel, each graded right, the hostile one refused without starting, the
+broken ones in error, the gradebook and summaries written, nothing left on the engine; resume
+and rescore; and, on a second engine of the suite's own, a batch spread over both engines and
+a batch graded in place."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+
+from grader import defaults
+from grader.batch.replay import Deadlines, project_name
+from grader.batch.rescore import rescore
+from grader.batch.run import BatchReport, EngineTarget, grade_in_place, replay_batch
+from grader.batch.submissions import StudentEngine, find_submissions
+from grader.engine.connection import connect
+from grader.engine.docker_engine import DockerEngine
+from grader.exercise.model import Exercise
+from grader.result import GradeResult
+from tests.engine.test_tp_reseau import build_reseau
+from tests.support.lab import lab_builder
+from tests.support.second_engine import second_engine
+
+Model = dict[str, Any]
+DEADLINES = Deadlines(up=25, ready=4, probe=10, down=60)
+
+
+def with_fixed_names(model: Model) -> Model:
+    for name, service in model["services"].items():
+        service["container_name"] = name
+    for name in model["networks"]:
+        model["networks"][name] = {"name": name}
+    return model
+
+
+def with_extra_port(model: Model) -> Model:
+    """An extra service publishing a host port the exercise does not declare (7000)."""
+    extra = copy.deepcopy(model["services"]["moby-counter"])
+    extra["ports"] = ["7000:80"]
+    model["services"]["extra"] = extra
+    return model
+
+
+def hostile(model: Model) -> Model:
+    model["services"]["redis"]["privileged"] = True
+    model["services"]["redis"]["volumes"] = ["/var/run/docker.sock:/var/run/docker.sock"]
+    return model
+
+
+def missing_image(model: Model) -> Model:
+    model["services"]["redis2"]["image"] = "tp-grader-test/does-not-exist:1"
+    return model
+
+
+_NEVER_HEALTHY = {"test": ["CMD", "false"], "interval": "1h", "start_period": "1h"}
+
+
+def never_ready(model: Model) -> Model:
+    """redis's health check stays "starting": the batch waits, then grades it as it is."""
+    model["services"]["redis"]["healthcheck"] = _NEVER_HEALTHY
+    return model
+
+
+def hangs(model: Model) -> Model:
+    """moby-counter waits for a redis that never gets healthy: `compose up` never returns."""
+    model["services"]["redis"]["healthcheck"] = _NEVER_HEALTHY
+    model["services"]["moby-counter"]["depends_on"] = {"redis": {"condition": "service_healthy"}}
+    return model
+
+
+def no_alias(model: Model) -> Model:
+    model["services"]["redis2"]["networks"] = ["moby-network2"]
+    return model
+
+
+def wrong_port(model: Model) -> Model:
+    model["services"]["moby-counter"]["ports"] = ["8001:80"]
+    return model
+
+
+#: student -> (change to the reference solution, expected status, expected score)
+CLASS: dict[str, tuple[Callable[[Model], Model] | None, str, float]] = {
+    "perfect": (lambda m: m, "graded", 20),
+    "no-alias": (no_alias, "graded", 17),
+    "wrong-port": (wrong_port, "graded", 17),
+    "fixed-names": (with_fixed_names, "graded", 20),
+    "fixed-names-twin": (with_fixed_names, "graded", 20),
+    "same-port-a": (with_extra_port, "graded", 20),
+    "same-port-b": (with_extra_port, "graded", 20),
+    "hostile": (hostile, "refused", 0),
+    "missing-image": (missing_image, "error", 0),
+    "never-ready": (never_ready, "graded", 20),
+    "hangs": (hangs, "error", 0),
+    "no-compose": (None, "error", 0),
+}
+
+
+def make_class(
+    root: Path, reseau: Exercise, images: dict[str, str], names: list[str] | dict[str, str]
+) -> Path:
+    """One folder per student; ``names`` are fixture students, or maps a student to one."""
+    reference = yaml.safe_load(reseau.render(reseau.solution.compose, images=images))
+    variants = names if isinstance(names, dict) else {name: name for name in names}
+    for student, variant in variants.items():
+        change, _, _ = CLASS[variant]
+        folder = root / student
+        folder.mkdir(parents=True)
+        if change is not None:
+            model = change(copy.deepcopy(reference))
+            (folder / "compose.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
+    return root
+
+
+def batch_leftovers(client: docker.DockerClient) -> list[str]:
+    selector = {"label": f"{defaults.LABEL_ROLE}=batch"}
+    return [
+        *(c["Names"][0] for c in client.api.containers(all=True, filters=selector)),
+        *(n["Name"] for n in client.api.networks(filters=selector)),
+        *(v["Name"] for v in client.api.volumes(filters=selector)["Volumes"] or ()),
+    ]
+
+
+@pytest.fixture(scope="module")
+def class_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> tuple[Path, BatchReport, float]:
+    """The whole fixture class, replayed two at a time on the machine's engine."""
+    root = make_class(tmp_path_factory.mktemp("class"), reseau, reseau_images, list(CLASS))
+    out = tmp_path_factory.mktemp("out")
+    started = time.time()
+    report = replay_batch(
+        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out, jobs=2,
+        lang="en", deadlines=DEADLINES,
+    )  # fmt: skip
+    return out, report, started
+
+
+def by_student(report: BatchReport) -> dict[str, GradeResult]:
+    return {result.student: result for result in report.results}
+
+
+def test_every_student_status_and_score(class_run: tuple[Path, BatchReport, float]) -> None:
+    _, report, _ = class_run
+    results = by_student(report)
+
+    assert {s: (r.status.value, r.score) for s, r in results.items()} == {
+        student: (status, score) for student, (_, status, score) in CLASS.items()
+    }
+    assert not report.interrupted
+
+
+def test_reasons_are_in_the_reports(class_run: tuple[Path, BatchReport, float]) -> None:
+    out, _, _ = class_run
+
+    def report(student: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((out / "students" / student / "report.json").read_text())
+        return data
+
+    assert "privileged mode" in report("hostile")["notes"][0]
+    assert "Docker socket mounted" in report("hostile")["notes"][0]
+    assert "docker compose up failed" in report("missing-image")["notes"][0]
+    assert report("hangs")["notes"][0].startswith("error: timeout")
+    assert report("no-compose")["notes"][0].startswith("no compose file")
+    assert any("not ready" in note for note in report("never-ready")["notes"])
+    assert any(
+        "container_name of service redis ignored" in n for n in report("fixed-names")["notes"]
+    )
+    by_id = {c["id"]: c for c in report("wrong-port")["checks"]}
+    assert "does not publish its port 80/tcp" in by_id["port-publie"]["message"]
+    assert (
+        (out / "students" / "perfect" / "replay.log").read_text().startswith("$ docker compose up")
+    )
+
+
+def test_hostile_submission_never_started(
+    class_run: tuple[Path, BatchReport, float], docker_client: docker.DockerClient
+) -> None:
+    out, _, started = class_run
+    batch_id = json.loads((out / "batch.json").read_text())["batch_id"]
+    project = project_name(batch_id, "hostile")
+
+    events = docker_client.api.events(
+        since=int(started) - 1,
+        until=int(time.time()) + 1,
+        filters={"label": f"com.docker.compose.project={project}"},
+        decode=True,
+    )
+
+    assert list(events) == []
+
+
+def test_same_host_port_never_at_the_same_time(class_run: tuple[Path, BatchReport, float]) -> None:
+    _, report, _ = class_run
+    a, b = report.timings["same-port-a"], report.timings["same-port-b"]
+
+    assert a["end"] <= b["start"] or b["end"] <= a["start"]
+
+
+def test_gradebook(class_run: tuple[Path, BatchReport, float], reseau: Exercise) -> None:
+    out, _, _ = class_run
+
+    rows = list(csv.DictReader((out / "gradebook.csv").open(encoding="utf-8")))
+
+    assert list(rows[0]) == [
+        "idnumber", "score", "max", "status", *reseau.rubric.check_ids, "feedback",
+    ]  # fmt: skip
+    by_id = {row["idnumber"]: row for row in rows}
+    assert set(by_id) == set(CLASS)
+    assert (by_id["no-alias"]["score"], by_id["no-alias"]["alias-redis"]) == ("17", "0")
+    assert by_id["no-alias"]["reseau-cree"] == "2"
+    assert by_id["no-alias"]["feedback"] == "to review: alias-redis"
+    assert (by_id["hostile"]["status"], by_id["hostile"]["score"]) == ("refused", "0")
+    assert by_id["perfect"]["max"] == "20"
+
+
+def test_summaries_are_standalone(class_run: tuple[Path, BatchReport, float]) -> None:
+    out, _, _ = class_run
+
+    html = (out / "summary.html").read_text()
+    markdown = (out / "summary.md").read_text()
+
+    assert "<svg" in html
+    for asset in ("src=", "href=", "<script", "<link", "@import", "url("):
+        assert asset not in html  # no network asset: the file stands alone
+    assert "alias-redis" in html
+    assert "hostile" in html
+    assert "| `alias-redis` |" in markdown
+    assert "| hostile | refused |" in markdown
+
+
+def test_nothing_left(
+    class_run: tuple[Path, BatchReport, float], docker_client: docker.DockerClient
+) -> None:
+    assert batch_leftovers(docker_client) == []
+    assert not list(Path("/tmp").glob("tp-grader-tpg*"))
+
+
+def test_resume_skips_graded_students(
+    class_run: tuple[Path, BatchReport, float],
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    out, _, _ = class_run
+    root = make_class(tmp_path, reseau, reseau_images, ["perfect", "no-alias"])
+    (out / "students" / "no-alias" / "report.json").unlink()  # as if the batch died there
+    seen: list[tuple[int, int]] = []
+
+    class Observer:
+        def planned(self, total: int, skipped: int) -> None:
+            seen.append((total, skipped))
+
+        def finished(self, result: GradeResult) -> None:
+            seen.append((0, 0))
+
+    report = replay_batch(
+        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out,
+        resume=True, lang="en", deadlines=DEADLINES, observer=Observer(),
+    )  # fmt: skip
+
+    assert seen == [(2, 1), (0, 0)]  # one skipped, one graded again
+    assert by_student(report)["no-alias"].score == 17
+    assert len(report.results) == len(CLASS)  # the class files still cover everyone
+
+
+def test_rescore_with_a_changed_rubric(
+    class_run: tuple[Path, BatchReport, float], reseau: Exercise, tmp_path: Path
+) -> None:
+    out, _, _ = class_run
+    changed = tmp_path / "rubric.yaml"
+    text = reseau.rubric.path.read_text()
+    changed.write_text(
+        text.replace("  alias-redis:\n    points: 3", "  alias-redis:\n    points: 5")
+    )
+
+    results = {r.student: r for r in rescore(out, changed)}
+
+    assert (results["perfect"].score, results["perfect"].max_score) == (22, 22)
+    assert results["no-alias"].score == 17
+    assert results["hostile"].score == 0
+    rows = {row["idnumber"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["perfect"]["max"] == "22"
+    assert json.loads((out / "students" / "perfect" / "report.json").read_text())["score"] == 22
+
+
+def test_interrupted_batch_tears_down(
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    root = make_class(tmp_path / "class", reseau, reseau_images, ["perfect", "no-alias", "hangs"])
+    stop = threading.Event()
+    threading.Timer(3.0, stop.set).start()  # Ctrl-C, a few seconds in
+
+    report = replay_batch(
+        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=tmp_path / "out",
+        jobs=3, lang="en", deadlines=DEADLINES, stop=stop,
+    )  # fmt: skip
+
+    assert report.interrupted
+    assert batch_leftovers(docker_client) == []
+    for result in report.results:
+        json.loads((tmp_path / "out" / "students" / result.student / "report.json").read_text())
+
+
+# -- a second engine ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def engine2(
+    docker_client: docker.DockerClient, reseau_images: dict[str, str], busybox: str
+) -> Iterator[str]:
+    with second_engine(docker_client, [defaults.PROBE_IMAGE, *reseau_images.values()]) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_batch_spread_over_two_engines(
+    engine2: str,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    names = ["perfect", "no-alias", "fixed-names", "fixed-names-twin"]
+    root = make_class(tmp_path / "class", reseau, reseau_images, names)
+    other = connect(engine2)
+    try:
+        report = replay_batch(
+            reseau, find_submissions(root), out_dir=tmp_path / "out", jobs=1, lang="en",
+            targets=[EngineTarget(engine), EngineTarget(other, engine2)], deadlines=DEADLINES,
+        )  # fmt: skip
+    finally:
+        other.close()
+
+    results = by_student(report)
+    assert {s: r.score for s, r in results.items()} == {s: CLASS[s][2] for s in names}
+    assert {r.engine.endpoint for r in results.values() if r.engine} == {
+        engine.info.endpoint, engine2,
+    }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_in_place_grades_each_students_engine(
+    engine2: str,
+    docker_client: docker.DockerClient,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    hosts = tmp_path / "hosts.csv"
+    hosts.write_text(f"student,docker_host\nada,unix:///var/run/docker.sock\nbob,{engine2}\n")
+    second = docker.DockerClient(base_url=engine2, version="auto")
+    with lab_builder(docker_client) as ada, lab_builder(second) as bob:
+        build_reseau(ada, reseau_images)
+        build_reseau(bob, reseau_images, "redis-attache")
+
+        report = grade_in_place(
+            reseau,
+            [StudentEngine("ada", "unix:///var/run/docker.sock"), StudentEngine("bob", engine2)],
+            out_dir=tmp_path / "out", connect=connect, jobs=2, lang="en",
+        )  # fmt: skip
+    second.close()
+
+    assert {r.student: r.score for r in report.results} == {"ada": 20, "bob": 12}
+    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open()))
+    assert [(r["idnumber"], r["score"]) for r in rows] == [("ada", "20"), ("bob", "12")]
+
+
+def test_in_place_unreachable_engine_is_an_error(reseau: Exercise, tmp_path: Path) -> None:
+    report = grade_in_place(
+        reseau, [StudentEngine("carol", "unix:///nonexistent/docker.sock")],
+        out_dir=tmp_path / "out", connect=connect, lang="en",
+    )  # fmt: skip
+
+    (result,) = report.results
+    assert result.status.value == "error"
+    assert "cannot reach the Docker Engine at unix:///nonexistent/docker.sock" in result.notes[0].en
+    assert datetime.now(timezone.utc) >= result.started_at
