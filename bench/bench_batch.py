@@ -108,9 +108,8 @@ def main() -> None:
     four = run(4, args.submissions, images)
     check = self_check_seconds(images)
     ratio = four["per_minute"] / one["per_minute"]
-    print(
-        f"{'jobs':>4} {'wall (s)':>9} {'per min':>8} {'up (s)':>7} {'down (s)':>8} {'harness (s)':>11}"
-    )
+    heading = ("jobs", "wall (s)", "per min", "up (s)", "down (s)", "harness (s)")
+    print("{:>4} {:>9} {:>8} {:>7} {:>8} {:>11}".format(*heading))
     for r in (one, four):
         print(
             f"{r['jobs']:>4} {r['wall_s']:>9.1f} {r['per_minute']:>8.1f} "
@@ -118,9 +117,10 @@ def main() -> None:
             f"{r['overhead_median_s']:>11.2f}"
         )
     print(f"throughput --jobs 4 / --jobs 1: {ratio:.2f} (goal >= 2)")
+    harness = (one["overhead_median_s"], four["overhead_median_s"])
     print(
         f"one self-check (grade check, median): {check:.2f} s; harness per submission: "
-        f"{one['overhead_median_s']:.2f} s at --jobs 1, {four['overhead_median_s']:.2f} s at --jobs 4"
+        f"{harness[0]:.2f} s at --jobs 1, {harness[1]:.2f} s at --jobs 4"
     )
     if args.json:
         args.json.write_text(

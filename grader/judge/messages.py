@@ -47,8 +47,8 @@ DNS_NXDOMAIN = Text(
     en="from '{where}', Docker's DNS (127.0.0.11) does not know the name '{name}'",
 )
 DNS_NO_REPLY = Text(
-    fr="depuis « {where} », le DNS de Docker (127.0.0.11) ne répond pas",
-    en="from '{where}', Docker's DNS (127.0.0.11) does not answer",
+    fr="depuis « {where} », le DNS de Docker (127.0.0.11) ne répond pas pour « {name} »",
+    en="from '{where}', Docker's DNS (127.0.0.11) does not answer for '{name}'",
 )
 DNS_FAILED = Text(
     fr="depuis « {where} », la requête DNS pour « {name} » a échoué : {detail}",

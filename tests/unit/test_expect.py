@@ -158,3 +158,15 @@ def test_from_image_by_id_or_tag() -> None:
     assert "runs from image 'debian', not 'tp-graphite'" in failure(
         expect.from_image, container(name="graphite", image="debian"), image, "tp-graphite"
     )
+
+
+def test_isolation_holds_when_the_name_does_not_resolve() -> None:
+    from grader.observe.dns import DnsAnswer
+
+    forbidden = ["172.18.0.2"]
+    for unresolved in (DnsAnswer("redis", "nxdomain"), DnsAnswer("redis", "no-reply")):
+        expect.never_resolves_to(unresolved, forbidden, where="moby-counter2", target="redis")
+    leaked = DnsAnswer("redis", "answered", ("172.19.0.3", "172.18.0.2"))
+    assert "resolves to 172.18.0.2, an address of 'redis'" in failure(
+        expect.never_resolves_to, leaked, forbidden, where="moby-counter2", target="redis"
+    )
