@@ -104,6 +104,37 @@ JunitOption = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--junit", help="Write the JUnit XML report to this file.", dir_okay=False),
 ]
+JunitFlavorOption = Annotated[
+    str,
+    typer.Option(
+        "--junit-flavor",
+        help="JUnit for Jenkins and GitLab (standard), or for CodeGrade (codegrade).",
+        show_default=True,
+    ),
+]
+GradescopeOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--gradescope", help="Write Gradescope's results.json to this file.", dir_okay=False
+    ),
+]
+SummaryMdOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--summary-md",
+        help="Append a Markdown table of the run to this file (also done to "
+        "$GITHUB_STEP_SUMMARY when it is set).",
+        dir_okay=False,
+    ),
+]
+MinScoreOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--min-score",
+        help="CI threshold: exit 0 when the score reaches it, 1 below (instead of requiring "
+        "every check).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -168,42 +199,63 @@ def _errors_as_exit_codes(lang: Lang) -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def _check_report_paths(*paths: Path | None) -> None:
-    from grader.report.files import check_writable
+@dataclass(frozen=True)
+class _Reports:
+    """The files a grading command writes, and how its exit code is decided."""
 
-    for path in paths:
-        problem = check_writable(path) if path is not None else None
-        if problem is not None:
+    json: Path | None = None
+    junit: Path | None = None
+    junit_flavor: str = "standard"
+    gradescope: Path | None = None
+    summary_md: Path | None = None
+    min_score: float | None = None
+
+    def check(self) -> None:
+        """Refuse, before grading, a flavour we do not know or a file we cannot write."""
+        from grader.report.files import check_writable
+        from grader.report.junit import FLAVORS
+
+        if self.junit_flavor not in FLAVORS:
+            raise typer.BadParameter(
+                f"use one of {', '.join(FLAVORS)}", param_hint="--junit-flavor"
+            )
+        for path in (self.json, self.junit, self.gradescope, self.summary_md):
+            problem = check_writable(path) if path is not None else None
+            if problem is not None:
+                raise UsageError(
+                    Text(
+                        fr=f"rapport impossible à écrire : {problem}",
+                        en=f"cannot write report: {problem}",
+                    )
+                )
+
+    def write(self, result: GradeResult) -> None:
+        from grader.report import gradescope, json_report, junit, markdown
+
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        try:
+            if self.json is not None:
+                json_report.write_json(result, self.json)
+            if self.junit is not None:
+                junit.write_junit(result, self.junit, self.junit_flavor)  # type: ignore[arg-type]
+            if self.gradescope is not None:
+                gradescope.write_gradescope(result, self.gradescope)
+            for summary in filter(None, (self.summary_md, step_summary and Path(step_summary))):
+                markdown.append_markdown(result, summary)
+        except OSError as exc:
             raise UsageError(
                 Text(
-                    fr=f"rapport impossible à écrire : {problem}",
-                    en=f"cannot write report: {problem}",
+                    fr=f"rapport impossible à écrire : {exc.filename}: {exc.strerror}",
+                    en=f"cannot write report: {exc.filename}: {exc.strerror}",
                 )
-            )
+            ) from exc
 
-
-def _write_reports(result: GradeResult, json_path: Path | None, junit_path: Path | None) -> None:
-    from grader.report.json_report import write_json
-    from grader.report.junit import write_junit
-
-    try:
-        if json_path is not None:
-            write_json(result, json_path)
-        if junit_path is not None:
-            write_junit(result, junit_path)
-    except OSError as exc:
-        raise UsageError(
-            Text(
-                fr=f"rapport impossible à écrire : {exc.filename}: {exc.strerror}",
-                en=f"cannot write report: {exc.filename}: {exc.strerror}",
-            )
-        ) from exc
-
-
-def _exit_code(result: GradeResult) -> int:
-    if result.interrupted:
-        return EXIT_INTERRUPTED
-    return 0 if result.sheet.all_passed else 1
+    def exit_code(self, result: GradeResult) -> int:
+        if result.interrupted:
+            return EXIT_INTERRUPTED
+        if self.min_score is not None:
+            return 0 if result.score >= self.min_score else 1
+        return 0 if result.sheet.all_passed else 1
 
 
 def _graded(
@@ -213,8 +265,7 @@ def _graded(
     lang: Lang,
     host: str | None,
     quiet: bool,
-    json_path: Path | None,
-    junit_path: Path | None,
+    reports: _Reports,
 ) -> None:
     """Find the exercise, connect, run ``run(exercise, engine)`` with live progress, write the
     reports, print the result and exit with its code."""
@@ -223,7 +274,7 @@ def _graded(
     from grader.report.terminal import LiveProgress, render
 
     with _errors_as_exit_codes(lang):
-        _check_report_paths(json_path, junit_path)
+        reports.check()
         exercise = find(exercise_id)
         engine = connect(host)
         try:
@@ -235,10 +286,10 @@ def _graded(
                     result = run(exercise, _Session(engine, progress, err.print))
         finally:
             engine.close()
-        _write_reports(result, json_path, junit_path)
+        reports.write(result)
         if not quiet:
             render(result, _console())
-    raise typer.Exit(_exit_code(result))
+    raise typer.Exit(reports.exit_code(result))
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -289,6 +340,10 @@ def check(
     ] = None,
     json_path: JsonOption = None,
     junit_path: JunitOption = None,
+    junit_flavor: JunitFlavorOption = "standard",
+    gradescope_path: GradescopeOption = None,
+    summary_md: SummaryMdOption = None,
+    min_score: MinScoreOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
     host: HostOption = None,
     project: Annotated[
@@ -324,8 +379,9 @@ def check(
         lang=chosen,
         host=host,
         quiet=quiet,
-        json_path=json_path,
-        junit_path=junit_path,
+        reports=_Reports(
+            json_path, junit_path, junit_flavor, gradescope_path, summary_md, min_score
+        ),
     )
 
 
@@ -345,6 +401,10 @@ def demo(
     ] = False,
     json_path: JsonOption = None,
     junit_path: JunitOption = None,
+    junit_flavor: JunitFlavorOption = "standard",
+    gradescope_path: GradescopeOption = None,
+    summary_md: SummaryMdOption = None,
+    min_score: MinScoreOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
     host: HostOption = None,
     probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
@@ -378,8 +438,9 @@ def demo(
         lang=chosen,
         host=host,
         quiet=quiet,
-        json_path=json_path,
-        junit_path=junit_path,
+        reports=_Reports(
+            json_path, junit_path, junit_flavor, gradescope_path, summary_md, min_score
+        ),
     )
 
 

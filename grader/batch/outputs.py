@@ -5,6 +5,7 @@
     OUT_DIR/
       batch.json                  the exercise, when, on which engines (read by ``rescore``)
       gradebook.csv               one row per student (Moodle's CSV grade import)
+      gradebook-canvas.csv        the same scores in Canvas's gradebook import layout
       summary.html, summary.md    the class at a glance
       students/<id>/
         report.json, junit.xml    the same files as a self-check's ``--json`` and ``--junit``
@@ -28,7 +29,7 @@ from grader.exercise.model import Exercise
 from grader.judge.rubric import Rubric
 from grader.report import json_report, junit
 from grader.report.files import write_atomically
-from grader.report.gradebook import gradebook_csv
+from grader.report.gradebook import canvas_csv, gradebook_csv
 from grader.report.sanitize import clean_text
 from grader.report.summary import summary_html, summary_markdown
 from grader.result import GradeResult
@@ -91,6 +92,10 @@ class BatchOutputs:
         write_atomically(
             self.root / "gradebook.csv",
             gradebook_csv(exercise.rubric, ordered, id_column=id_column),
+        )
+        write_atomically(
+            self.root / "gradebook-canvas.csv",
+            canvas_csv(exercise.rubric, ordered, assignment=exercise.id),
         )
         write_atomically(self.root / "summary.md", summary_markdown(exercise, ordered, lang))
         write_atomically(self.root / "summary.html", summary_html(exercise, ordered, lang))

@@ -1,4 +1,4 @@
-"""The class gradebook as CSV, importable with Moodle's CSV grade import.
+"""The class gradebook as CSV: Moodle's CSV grade import, and Canvas's gradebook import.
 
 One row per student: the id (its column name is configurable, ``idnumber`` or ``email``, which
 Moodle maps to that user field), the score, the maximum, the status (graded, refused, error),
@@ -65,4 +65,18 @@ def gradebook_csv(rubric: Rubric, results: Iterable[GradeResult], *, id_column: 
                 text_cell(feedback(result)),
             ]
         )
+    return out.getvalue()
+
+
+def canvas_csv(rubric: Rubric, results: Iterable[GradeResult], *, assignment: str) -> str:
+    """The gradebook in the layout Canvas imports: its required columns (``Student``, ``ID``,
+    ``SIS User ID``, ``SIS Login ID``, ``Section``), a ``Points Possible`` row, then one
+    assignment column. The student id fills ``Student`` and ``SIS Login ID``, which Canvas
+    matches on; ``ID`` (Canvas's own) is left blank."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+    writer.writerow(["Points Possible", "", "", "", "", number(rubric.max_score)])
+    for result in results:
+        writer.writerow([result.student, "", "", result.student, "", number(result.score)])
     return out.getvalue()

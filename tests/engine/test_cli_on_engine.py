@@ -3,6 +3,7 @@ messages a student reads when something is missing or stopped."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import docker
@@ -210,3 +211,37 @@ def test_clean_removes_what_runs_left(docker_client: docker.DockerClient, busybo
     assert not docker_client.api.networks(ids=[network["Id"]])
     assert volume["Name"] not in [v["Name"] for v in docker_client.api.volumes()["Volumes"] or ()]
     assert not scratch.exists()
+
+
+def test_ci_outputs_and_min_score(
+    tmp_path: Path, lab: LabBuilder, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images, "redis-attache")  # 12/20
+    step_summary = tmp_path / "step-summary.md"
+    step_summary.write_text("earlier step\n")
+    files = {name: tmp_path / name for name in ("results.json", "run.md", "cg.xml")}
+
+    passing = runner.invoke(
+        app,
+        ["check", "tp-reseau", "--lang", "en", "--min-score", "10",
+         "--gradescope", str(files["results.json"]), "--summary-md", str(files["run.md"]),
+         "--junit", str(files["cg.xml"]), "--junit-flavor", "codegrade"],
+        env={"GITHUB_STEP_SUMMARY": str(step_summary)},
+    )  # fmt: skip
+    failing = runner.invoke(app, ["check", "tp-reseau", "--quiet", "--min-score", "12.5"])
+
+    assert passing.exit_code == 0, passing.output  # 12 >= 10, although checks failed
+    assert failing.exit_code == 1
+    assert json.loads(files["results.json"].read_text())["score"] == 12
+    assert "| ❌ | `redis-attache` |" in files["run.md"].read_text()
+    summary = step_summary.read_text()
+    assert summary.startswith("earlier step\n")
+    assert "### Networking lab" in summary
+    assert 'weight="3"' in files["cg.xml"].read_text()
+
+
+def test_unknown_junit_flavor() -> None:
+    done = runner.invoke(app, ["check", "tp-reseau", "--junit-flavor", "surefire"])
+
+    assert done.exit_code == 2
+    assert "--junit-flavor" in done.output

@@ -3,6 +3,7 @@ outside the repository, `grade list` and `grade show` work from any directory.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -69,3 +70,61 @@ def test_grade_show_and_version_and_module(installed: Path, tmp_path: Path) -> N
     assert show.returncode == 0
     assert "moby-network2" in show.stdout
     assert module.stdout.startswith("tp-grader ")
+
+
+@pytest.fixture(scope="module")
+def installers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment holding pipx and uv (the tools courses install ``grade`` with)."""
+    environment = tmp_path_factory.mktemp("installers") / "venv"
+    venv.create(environment, with_pip=True)
+    subprocess.run(
+        [str(environment / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+         "pipx", "uv"],
+        check=True,
+    )  # fmt: skip
+    return environment / "bin"
+
+
+def _works(grade: Path, cwd: Path) -> None:
+    __tracebackhide__ = True
+    for argv, expected in (
+        (["--version"], "tp-grader "),
+        (["list", "--lang", "en"], "tp-reseau\t"),
+        (["show", "tp-reseau", "--lang", "en"], "moby-network2"),
+        (["--show-completion", "bash"], "_GRADE_COMPLETE"),
+    ):
+        done = subprocess.run(
+            [str(grade), *argv], cwd=cwd, capture_output=True, text=True, check=False,
+            env={**os.environ, "SHELL": "/bin/bash"},
+        )  # fmt: skip
+        assert done.returncode == 0, (argv, done.stderr)
+        assert expected in done.stdout, (argv, done.stdout[:300])
+
+
+def test_pipx_install(installed: Path, installers: Path, tmp_path: Path) -> None:
+    (wheel,) = installed.parent.parent.glob("tp_grader-*.whl")
+    env = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+
+    subprocess.run(
+        [str(installers / "pipx"), "install", "--python", sys.executable, str(wheel)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+    _works(tmp_path / "bin" / "grade", tmp_path)
+
+
+def test_uv_tool_install(installed: Path, installers: Path, tmp_path: Path) -> None:
+    (wheel,) = installed.parent.parent.glob("tp_grader-*.whl")
+    env = {
+        **os.environ,
+        "UV_TOOL_DIR": str(tmp_path / "tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+        "UV_NATIVE_TLS": "1",  # the machine's certificate store, as pip uses
+    }
+
+    subprocess.run(
+        [str(installers / "uv"), "tool", "install", "--python", sys.executable, str(wheel)],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+    _works(tmp_path / "bin" / "grade", tmp_path)

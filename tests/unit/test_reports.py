@@ -3,6 +3,8 @@ schema-valid, counts that match, and hostile text made harmless."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -183,3 +185,92 @@ def test_terminal_report(
     assert "✘" in text
     assert "○" in text
     assert "⚠" in text
+
+
+# -- what each consumer reads ------------------------------------------------------------------
+def test_gitlab_and_jenkins_readings(tmp_path: Path, mixed: GradeResult) -> None:
+    """GitLab keeps one of each classname+name, shows the failure body and system-out of failures;
+    Jenkins splits classname on its last dot and rejects any character outside XML 1.0."""
+    junit.write_junit(mixed, tmp_path / "r.xml")
+    suite = assert_valid_junit(tmp_path / "r.xml").find("testsuite")
+
+    for case in suite.iter("testcase"):
+        assert "." not in case.get("classname")  # one class, the exercise: no fake package
+        failure = case.find("failure")
+        if failure is not None:
+            assert failure.get("message")
+            assert failure.text  # GitLab shows the body
+        assert (case.find("system-out") is not None) == (failure is not None)
+
+
+def test_junit_points_round_trip(tmp_path: Path, mixed: GradeResult) -> None:
+    junit.write_junit(mixed, tmp_path / "r.xml")
+    report = json_report.to_dict(mixed)
+
+    (suite,) = list(junitparser.JUnitXml.fromfile(str(tmp_path / "r.xml")))
+    properties = {p.name: p.value for p in suite.properties()}
+
+    assert properties["score"] == f"{report['score']:g}"
+    for check in report["checks"]:
+        earned, maximum = properties[f"points.{check['id']}"].split("/")
+        assert (float(earned), float(maximum)) == (check["points"], check["max_points"])
+
+
+def test_codegrade_flavor(tmp_path: Path, mixed: GradeResult) -> None:
+    from lxml import etree
+
+    junit.write_junit(mixed, tmp_path / "r.xml", flavor="codegrade")
+    root = etree.parse(str(tmp_path / "r.xml")).getroot()
+    (suite,) = root.findall("testsuite")
+
+    assert {child.tag for child in suite} == {"testcase"}  # nothing but testcases
+    assert junit_counts(root) == {"tests": 10, "failures": 2, "errors": 1, "skipped": 3}
+    weights = {c.get("name"): c.get("weight") for c in suite.iter("testcase")}
+    assert weights["dns-redis"] == "3"
+    assert weights["sans-link"] == "0"  # a penalty has no weight to give
+    assert all(c.get("time") for c in suite.iter("testcase"))
+    assert not list(suite.iter("system-out"))
+
+
+def test_gradescope_results(tmp_path: Path, mixed: GradeResult) -> None:
+    from grader.report import gradescope
+
+    gradescope.write_gradescope(mixed, tmp_path / "results.json")
+    data = json.loads((tmp_path / "results.json").read_text())
+
+    assert data["score"] == 7
+    assert len(data["tests"]) == 10
+    by_name = {t["name"].split(" — ")[0]: t for t in data["tests"]}
+    assert by_name["dns-redis"] == {
+        "name": by_name["dns-redis"]["name"], "score": 0, "max_score": 3, "status": "failed",
+        "output": by_name["dns-redis"]["output"], "visibility": "visible",
+    }  # fmt: skip
+    assert by_name["reseau-cree"]["status"] == "passed"
+    assert by_name["sans-link"]["score"] == -2
+    assert "Lancez redis" in by_name["redis-attache"]["output"]  # the hint of a failed check
+    assert "\x1b" not in json.dumps(data)
+    assert all(t["visibility"] in gradescope.VISIBILITIES for t in data["tests"])
+
+
+def test_markdown_summary(mixed: GradeResult) -> None:
+    from grader.report.markdown import run_markdown
+
+    text = run_markdown(mixed)
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+
+    assert text.startswith("### TP réseau")
+    assert "— 7/20" in text.splitlines()[0]
+    assert len(rows) == 11  # the header and one row per check
+    assert all(row.count(" | ") - row.count("\\|") == 4 for row in rows[1:])  # no stray pipe
+    assert "\x1b" not in text
+
+
+def test_canvas_gradebook(mixed: GradeResult, reseau: Exercise) -> None:
+    from grader.report.gradebook import canvas_csv
+
+    rows = list(csv.reader(io.StringIO(canvas_csv(reseau.rubric, [mixed], assignment="tp-reseau"))))
+
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tp-reseau"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "20"]
+    assert rows[2][3] == mixed.student
+    assert rows[2][5] == "7"
