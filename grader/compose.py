@@ -129,6 +129,10 @@ def run_bounded(
     except BaseException:
         _kill_group(process)
         raise
+    # A command that died (or was killed) may leave children working on: stop them too, so
+    # what follows (a teardown) never races a straggler.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
     reader.join(5)
     return CommandResult(
         tuple(argv),

@@ -393,3 +393,54 @@ def test_in_place_unreachable_engine_is_an_error(reseau: Exercise, tmp_path: Pat
     assert result.status.value == "error"
     assert "cannot reach the Docker Engine at unix:///nonexistent/docker.sock" in result.notes[0].en
     assert datetime.now(timezone.utc) >= result.started_at
+
+
+CRASHING_COMPOSE = """#!/bin/sh
+# Compose as usual, except that `up` of a project named *crash* dies at once (SIGKILL) and
+# leaves a child that would run `up` a moment later, after any teardown.
+case "$*" in
+  *crash*up*) (sleep 30; exec {real} "$@") & sleep 0.5; kill -9 $$ ;;
+esac
+exec {real} "$@"
+"""
+
+
+def running_commands_of(path: Path) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # the process ended meanwhile
+        if str(path) in text:
+            found.append(text)
+    return found
+
+
+def test_compose_cli_crash_leaves_nothing(
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from grader.compose import find_compose
+
+    wrapper = tmp_path / "compose"
+    # Batch runs give Compose a minimal environment: the real binary is written in, not passed.
+    wrapper.write_text(CRASHING_COMPOSE.format(real=find_compose()[0]))
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("GRADER_COMPOSE", str(wrapper))
+    root = make_class(tmp_path / "class", reseau, reseau_images, {"crash": "perfect"})
+
+    report = replay_batch(
+        reseau, find_submissions(root), targets=[EngineTarget(engine)],
+        out_dir=tmp_path / "out", lang="en", deadlines=DEADLINES,
+    )  # fmt: skip
+
+    (result,) = report.results
+    assert result.status.value == "error"
+    assert "docker compose up failed" in result.notes[0].en
+    assert running_commands_of(wrapper) == []  # no straggler left to run `up` after teardown
+    assert batch_leftovers(docker_client) == []

@@ -64,7 +64,8 @@ def debian_python_base(client: docker.DockerClient) -> str:
 def grader_image(docker_client: docker.DockerClient) -> str:
     base = debian_python_base(docker_client)
     subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(ROOT)],
+        ["docker", "build", "-q", "--force-rm", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE,
+         str(ROOT)],
         check=True, capture_output=True,
     )  # fmt: skip
     return IMAGE
