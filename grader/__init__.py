@@ -6,7 +6,8 @@ The package is layered, and the folders say so:
 - :mod:`grader.observe` -- observations built on it (names, DNS, TCP, HTTP...);
 - :mod:`grader.judge` -- checks' helpers, rubrics and scoring;
 - :mod:`grader.harness` -- running an exercise's checks with pytest;
-- :mod:`grader.report` -- terminal, JSON and JUnit output;
+- :mod:`grader.report` -- terminal, JSON, JUnit, Gradescope, Markdown, gradebooks, summaries;
+- :mod:`grader.batch` -- grading a class, replayed in isolation or in place;
 - :mod:`grader.cli` -- the ``grade`` command, a thin adapter over the above.
 
 The names below are the public API; they load on first use, so importing :mod:`grader` (and

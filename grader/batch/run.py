@@ -85,6 +85,34 @@ class _Collector:
         if self.observer is not None:
             self.observer.finished(result)
 
+    def finish(
+        self,
+        exercise: Exercise,
+        earlier: Mapping[str, GradeResult],
+        interrupted: bool,
+        *,
+        id_column: str,
+        lang: Lang,
+    ) -> BatchReport:
+        """Write the class files over this run's students and the ones graded before."""
+        results = {**earlier, **self.results}
+        self.outputs.write_class(exercise, results.values(), id_column=id_column, lang=lang)
+        return BatchReport(tuple(results.values()), interrupted, self.timings)
+
+
+def _already_graded(
+    outputs: BatchOutputs,
+    exercise: Exercise,
+    students: Sequence[str],
+    resume: bool,
+    observer: BatchObserver | None,
+) -> dict[str, GradeResult]:
+    """With ``resume``, the students whose report is already written (they are skipped)."""
+    done = outputs.graded(exercise.rubric) if resume else {}
+    if observer is not None:
+        observer.planned(len(students), sum(1 for student in students if student in done))
+    return done
+
 
 def replay_batch(
     exercise: Exercise,
@@ -107,10 +135,8 @@ def replay_batch(
     ones; the report then says ``interrupted``."""
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
-    done = outputs.graded(exercise.rubric) if resume else {}
+    done = _already_graded(outputs, exercise, [s.student for s in submissions], resume, observer)
     todo = [s for s in submissions if s.student not in done]
-    if observer is not None:
-        observer.planned(len(submissions), len(submissions) - len(todo))
     batch_id = secrets.token_hex(3)
     for target in targets:  # one clear environment error before any student is touched
         Prober(target.engine, image=probe_image).ensure_image()
@@ -160,10 +186,8 @@ def replay_batch(
         for index, target in enumerate(targets)
         for slot in range(max(jobs, 1))
     ]
-    interrupted = _run_workers(workers, stop, scheduler.stop)
-    results = {**done, **collector.results}
-    outputs.write_class(exercise, results.values(), id_column=id_column, lang=lang)
-    return BatchReport(tuple(results.values()), interrupted or stop.is_set(), collector.timings)
+    interrupted = _run_workers(workers, stop, scheduler.stop) or stop.is_set()
+    return collector.finish(exercise, done, interrupted, id_column=id_column, lang=lang)
 
 
 def grade_in_place(
@@ -183,10 +207,8 @@ def grade_in_place(
     """Grade each student's own engine as it is: nothing set up, nothing torn down."""
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
-    done = outputs.graded(exercise.rubric) if resume else {}
+    done = _already_graded(outputs, exercise, [s.student for s in students], resume, observer)
     todo = [s for s in students if s.student not in done]
-    if observer is not None:
-        observer.planned(len(students), len(students) - len(todo))
     outputs.write_batch(
         exercise, {"mode": "in-place", "lang": lang, "id_column": id_column,
                    "engines": [s.host for s in students]},
@@ -223,10 +245,8 @@ def grade_in_place(
             engine.close()
 
     workers = [threading.Thread(target=work, name=f"in-place-{n}") for n in range(max(jobs, 1))]
-    interrupted = _run_workers(workers, stop, lambda: None)
-    results = {**done, **collector.results}
-    outputs.write_class(exercise, results.values(), id_column=id_column, lang=lang)
-    return BatchReport(tuple(results.values()), interrupted or stop.is_set(), collector.timings)
+    interrupted = _run_workers(workers, stop, lambda: None) or stop.is_set()
+    return collector.finish(exercise, done, interrupted, id_column=id_column, lang=lang)
 
 
 def _run_workers(

@@ -1,0 +1,25 @@
+"""The ``grade`` command: a thin typer adapter over the core.
+
+Each command parses options, calls one core function, renders its result and maps it to an
+exit code: 0 every check passed (or the score reached ``--min-score``), 1 graded with misses,
+2 usage error, 3 environment error (engine unreachable, probe image missing...), 130
+interrupted. ``grade batch`` exits 0 when every submission was graded or refused, 1 when some
+are in error.
+
+- :mod:`grader.cli._app` -- the application, ``grade EXERCISE`` as ``grade check EXERCISE``;
+- :mod:`grader.cli.common` -- shared options, exit codes, reports, one grading's run;
+- :mod:`grader.cli.student` -- ``list``, ``show``, ``check``, ``demo``, ``doctor``;
+- :mod:`grader.cli.teacher` -- ``batch``, ``rescore``, ``clean``.
+"""
+
+from __future__ import annotations
+
+from grader.cli import student, teacher  # noqa: F401 - importing registers the commands
+from grader.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="grade")

@@ -1,0 +1,256 @@
+"""What the ``grade`` commands share: options (one home for each help text and default),
+the mapping of errors to exit codes, the reports a grading writes, and the run of one grading
+with its live progress."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from grader import defaults
+from grader.errors import GraderError, UsageError
+from grader.i18n import LANGS, Lang, Text, as_lang
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from grader.engine.base import Engine
+    from grader.exercise.model import Exercise
+    from grader.harness.plugin import RunObserver
+    from grader.result import GradeResult
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a grading command's core call gets from the CLI."""
+
+    engine: Engine
+    observer: RunObserver | None
+    on_progress: Callable[[str], None] | None
+
+
+# -- shared options (one home for each help text and default) ---------------------------------
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        envvar="GRADER_LANG",
+        help="Language of messages and hints: fr or en.",
+        show_default=True,
+    ),
+]
+HostOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
+    typer.Option(
+        "--host",
+        help="Docker Engine to grade (unix://, tcp://, ssh://). "
+        "Default: DOCKER_HOST, the Docker CLI context, then the local socket.",
+    ),
+]
+ProbeImageOption = Annotated[
+    str,
+    typer.Option(
+        "--probe-image",
+        envvar=defaults.PROBE_IMAGE_ENV,
+        help="busybox image of the probe containers.",
+        show_default=True,
+    ),
+]
+ParamOption = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--param", help="Override an exercise parameter: KEY=VALUE (repeatable)."),
+]
+JsonOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--json", help="Write the JSON score report to this file.", dir_okay=False),
+]
+JunitOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--junit", help="Write the JUnit XML report to this file.", dir_okay=False),
+]
+JunitFlavorOption = Annotated[
+    str,
+    typer.Option(
+        "--junit-flavor",
+        help="JUnit for Jenkins and GitLab (standard), or for CodeGrade (codegrade).",
+        show_default=True,
+    ),
+]
+GradescopeOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--gradescope", help="Write Gradescope's results.json to this file.", dir_okay=False
+    ),
+]
+SummaryMdOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--summary-md",
+        help="Append a Markdown table of the run to this file (also done to "
+        "$GITHUB_STEP_SUMMARY when it is set).",
+        dir_okay=False,
+    ),
+]
+MinScoreOption = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--min-score",
+        help="CI threshold: exit 0 when the score reaches it, 1 below (instead of requiring "
+        "every check).",
+    ),
+]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def lang_of(value: str) -> Lang:
+    try:
+        return as_lang(value)
+    except ValueError:
+        raise typer.BadParameter(f"use one of {', '.join(LANGS)}", param_hint="--lang") from None
+
+
+def pairs(values: list[str] | None, option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or ():
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=option)
+        pairs[key.strip()] = text
+    return pairs
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+@contextmanager
+def errors_as_exit_codes(lang: Lang) -> Iterator[None]:
+    """One clear line and the right exit code for every expected failure; no traceback."""
+    try:
+        yield
+    except GraderError as exc:
+        prefix = "erreur" if lang == "fr" else "error"
+        console(stderr=True).print(
+            f"[bold red]{prefix}:[/] {escape(exc.text.render(lang))}", soft_wrap=True
+        )
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        console(stderr=True).print(Text(fr="interrompu", en="interrupted").render(lang))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@dataclass(frozen=True)
+class Reports:
+    """The files a grading command writes, and how its exit code is decided."""
+
+    json: Path | None = None
+    junit: Path | None = None
+    junit_flavor: str = "standard"
+    gradescope: Path | None = None
+    summary_md: Path | None = None
+    min_score: float | None = None
+
+    def check(self) -> None:
+        """Refuse, before grading, a flavour we do not know or a file we cannot write."""
+        from grader.report.files import check_writable
+        from grader.report.junit import FLAVORS
+
+        if self.junit_flavor not in FLAVORS:
+            raise typer.BadParameter(
+                f"use one of {', '.join(FLAVORS)}", param_hint="--junit-flavor"
+            )
+        for path in (self.json, self.junit, self.gradescope, self.summary_md):
+            problem = check_writable(path) if path is not None else None
+            if problem is not None:
+                raise UsageError(
+                    Text(
+                        fr=f"rapport impossible à écrire : {problem}",
+                        en=f"cannot write report: {problem}",
+                    )
+                )
+
+    def write(self, result: GradeResult) -> None:
+        from grader.report import gradescope, json_report, junit, markdown
+
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        try:
+            if self.json is not None:
+                json_report.write_json(result, self.json)
+            if self.junit is not None:
+                junit.write_junit(result, self.junit, self.junit_flavor)  # type: ignore[arg-type]
+            if self.gradescope is not None:
+                gradescope.write_gradescope(result, self.gradescope)
+            for summary in filter(None, (self.summary_md, step_summary and Path(step_summary))):
+                markdown.append_markdown(result, summary)
+        except OSError as exc:
+            raise UsageError(
+                Text(
+                    fr=f"rapport impossible à écrire : {exc.filename}: {exc.strerror}",
+                    en=f"cannot write report: {exc.filename}: {exc.strerror}",
+                )
+            ) from exc
+
+    def exit_code(self, result: GradeResult) -> int:
+        if result.interrupted:
+            return EXIT_INTERRUPTED
+        if self.min_score is not None:
+            return 0 if result.score >= self.min_score else 1
+        return 0 if result.sheet.all_passed else 1
+
+
+def graded(
+    run: Callable[[Exercise, Session], GradeResult],
+    *,
+    exercise_id: str,
+    lang: Lang,
+    host: str | None,
+    quiet: bool,
+    reports: Reports,
+) -> None:
+    """Find the exercise, connect, run ``run(exercise, engine)`` with live progress, write the
+    reports, print the result and exit with its code."""
+    from grader.engine.connection import connect
+    from grader.exercise.catalog import find
+    from grader.report.terminal import LiveProgress, render
+
+    with errors_as_exit_codes(lang):
+        reports.check()
+        exercise = find(exercise_id)
+        engine = connect(host)
+        try:
+            if quiet:
+                result = run(exercise, Session(engine, None, None))
+            else:
+                err = console(stderr=True)
+                with LiveProgress(err, exercise.rubric, lang) as progress:
+                    result = run(exercise, Session(engine, progress, err.print))
+        finally:
+            engine.close()
+        reports.write(result)
+        if not quiet:
+            render(result, console())
+    raise typer.Exit(reports.exit_code(result))
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "student")

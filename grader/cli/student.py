@@ -1,0 +1,204 @@
+"""The students' commands: ``list``, ``show``, ``check`` (and ``grade EXERCISE``), ``demo``,
+``doctor``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from grader import defaults
+from grader.cli._app import app
+from grader.cli.common import (
+    GradescopeOption,
+    HostOption,
+    JsonOption,
+    JunitFlavorOption,
+    JunitOption,
+    LangOption,
+    MinScoreOption,
+    ParamOption,
+    ProbeImageOption,
+    Reports,
+    Session,
+    SummaryMdOption,
+    console,
+    errors_as_exit_codes,
+    graded,
+    lang_of,
+    os_user,
+    pairs,
+)
+
+if TYPE_CHECKING:
+    from grader.exercise.model import Exercise
+    from grader.result import GradeResult
+
+
+@app.command("list")
+def list_exercises(lang: LangOption = defaults.DEFAULT_LANG) -> None:
+    """List the exercises that can be graded."""
+    from grader.exercise.catalog import available, find
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        for exercise_id in available():
+            exercise = find(exercise_id)
+            typer.echo(
+                f"{exercise_id}\t{exercise.title.render(chosen)} "
+                f"({exercise.rubric.max_score:g} points)"
+            )
+
+
+@app.command("show")
+def show(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    lang: LangOption = defaults.DEFAULT_LANG,
+    param: ParamOption = None,
+) -> None:
+    """Show an exercise's prompt."""
+    from rich.markdown import Markdown
+
+    from grader.exercise.catalog import find
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        exercise = find(exercise_id)
+        params = exercise.params.with_overrides(pairs(param, "--param"))
+        text = exercise.prompt(chosen, params)
+    out = console()
+    if out.is_terminal:
+        out.print(Markdown(text))
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command("check")
+def check(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    student: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--student", help="Student id in the reports. Default: the OS user."),
+    ] = None,
+    json_path: JsonOption = None,
+    junit_path: JunitOption = None,
+    junit_flavor: JunitFlavorOption = "standard",
+    gradescope_path: GradescopeOption = None,
+    summary_md: SummaryMdOption = None,
+    min_score: MinScoreOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+    host: HostOption = None,
+    project: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--project", help="Resolve names through this Docker Compose project."),
+    ] = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    param: ParamOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Grade your live Docker setup for EXERCISE."""
+    from grader.harness.run import grade
+
+    chosen = lang_of(lang)
+    overrides = pairs(param, "--param")
+
+    def run(exercise: Exercise, session: Session) -> GradeResult:
+        return grade(
+            exercise,
+            engine=session.engine,
+            student=student or os_user(),
+            lang=chosen,
+            project=project,
+            probe_image=probe_image,
+            param_overrides=overrides,
+            observer=session.observer,
+            on_pull_progress=session.on_progress,
+        )
+
+    graded(
+        run,
+        exercise_id=exercise_id,
+        lang=chosen,
+        host=host,
+        quiet=quiet,
+        reports=Reports(
+            json_path, junit_path, junit_flavor, gradescope_path, summary_md, min_score
+        ),
+    )
+
+
+@app.command("demo")
+def demo(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    image: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--image", help="Use another image: NAME=REF (repeatable)."),
+    ] = None,
+    stand_ins: Annotated[
+        bool,
+        typer.Option(
+            "--stand-ins",
+            help="Offline: build the exercise's small stand-in images from the probe image.",
+        ),
+    ] = False,
+    json_path: JsonOption = None,
+    junit_path: JunitOption = None,
+    junit_flavor: JunitFlavorOption = "standard",
+    gradescope_path: GradescopeOption = None,
+    summary_md: SummaryMdOption = None,
+    min_score: MinScoreOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+    host: HostOption = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    param: ParamOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Set up the reference solution in a Compose project of its own, grade it, remove it."""
+    from grader.demo import run_demo
+
+    chosen = lang_of(lang)
+    images = pairs(image, "--image")
+    overrides = pairs(param, "--param")
+
+    def run(exercise: Exercise, session: Session) -> GradeResult:
+        return run_demo(
+            exercise,
+            engine=session.engine,
+            host=host,
+            image_overrides=images,
+            stand_ins=stand_ins,
+            probe_image=probe_image,
+            lang=chosen,
+            param_overrides=overrides,
+            observer=session.observer,
+            on_progress=session.on_progress,
+        )
+
+    graded(
+        run,
+        exercise_id=exercise_id,
+        lang=chosen,
+        host=host,
+        quiet=quiet,
+        reports=Reports(
+            json_path, junit_path, junit_flavor, gradescope_path, summary_md, min_score
+        ),
+    )
+
+
+@app.command("doctor")
+def doctor(
+    host: HostOption = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """Check that grading can work here: engine, API version, compose, probe image."""
+    from grader.doctor import diagnose
+
+    chosen = lang_of(lang)
+    out = console()
+    findings = diagnose(host, probe_image)
+    for finding in findings:
+        mark = "[green]✔[/]" if finding.ok else "[red]✘[/]"
+        out.print(f"{mark} {finding.what.render(chosen)}: {finding.detail}", markup=True)
+    raise typer.Exit(0 if all(f.ok for f in findings) else 3)

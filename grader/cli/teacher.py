@@ -1,0 +1,179 @@
+"""The teachers' commands: ``batch`` (a class, replayed or in place), ``rescore``, ``clean``."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from grader import defaults
+from grader.cli._app import app
+from grader.cli.common import (
+    EXIT_INTERRUPTED,
+    LangOption,
+    ProbeImageOption,
+    console,
+    errors_as_exit_codes,
+    lang_of,
+)
+from grader.i18n import Lang, Text
+
+if TYPE_CHECKING:
+    from grader.result import GradeResult
+
+
+@app.command("batch")
+def batch(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    submissions: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Argument(
+            metavar="[SUBMISSIONS_DIR]",
+            help="One sub-folder per student (its name is the id), holding a compose file.",
+            file_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for reports, gradebook, summary.")
+    ] = Path("grades"),
+    hosts: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--hosts", help="Grade in place: CSV rows student,docker_host.", dir_okay=False
+        ),
+    ] = None,
+    host: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--host", help="Engine to replay on; repeat to spread over several."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Submissions at once per engine.")
+    ] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip students already graded in --out.")
+    ] = False,
+    id_column: Annotated[
+        str,
+        typer.Option(
+            "--id-column", help="Gradebook id column, as Moodle maps it: idnumber or email."
+        ),
+    ] = defaults.GRADEBOOK_ID_COLUMN,
+    max_services: Annotated[
+        int, typer.Option("--max-services", min=1, help="Refuse submissions with more services.")
+    ] = defaults.BATCH_MAX_SERVICES,
+    lang: LangOption = defaults.DEFAULT_LANG,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+) -> None:
+    """Grade a class: replay submission folders, or grade students' engines in place."""
+    from grader.batch.run import EngineTarget, grade_in_place, replay_batch
+    from grader.batch.submissions import find_submissions, read_hosts
+    from grader.engine.connection import connect
+    from grader.exercise.catalog import find
+    from grader.report.progress import BatchProgress
+
+    chosen = lang_of(lang)
+    if (submissions is None) == (hosts is None):
+        raise typer.BadParameter("give SUBMISSIONS_DIR or --hosts, not both", param_hint="--hosts")
+    if hosts is not None and host:
+        raise typer.BadParameter(
+            "--host replays submissions; --hosts grades in place", param_hint="--host"
+        )
+    if id_column not in ("idnumber", "email", "username"):
+        raise typer.BadParameter("use idnumber, email or username", param_hint="--id-column")
+    with errors_as_exit_codes(chosen):
+        exercise = find(exercise_id)
+        stop = threading.Event()
+        with BatchProgress(console(stderr=True), chosen) as progress:
+            if hosts is not None:
+                report = grade_in_place(
+                    exercise, read_hosts(hosts), out_dir=out, connect=connect, jobs=jobs,
+                    resume=resume, lang=chosen, probe_image=probe_image, id_column=id_column,
+                    observer=progress, stop=stop,
+                )  # fmt: skip
+            else:
+                assert submissions is not None
+                targets = [EngineTarget(connect(url), url) for url in (host or [None])]
+                try:
+                    report = replay_batch(
+                        exercise, find_submissions(submissions), targets=targets, out_dir=out,
+                        jobs=jobs, resume=resume, lang=chosen, probe_image=probe_image,
+                        id_column=id_column, max_services=max_services, observer=progress,
+                        stop=stop,
+                    )  # fmt: skip
+                finally:
+                    for target in targets:
+                        target.engine.close()
+    _batch_summary(report.results, out, chosen)
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(1 if any(r.status.value == "error" for r in report.results) else 0)
+
+
+def _batch_summary(results: Iterable[GradeResult], out: Path, lang: Lang) -> None:
+    counts = Counter(result.status.value for result in results)
+    line = Text(
+        fr="{graded} corrigées, {refused} refusées, {error} en erreur — bilan : {summary}",
+        en="{graded} graded, {refused} refused, {error} errors — summary: {summary}",
+    ).format(
+        graded=counts["graded"],
+        refused=counts["refused"],
+        error=counts["error"],
+        summary=out / "summary.html",
+    )
+    console().print(line.render(lang), highlight=False, markup=False)
+
+
+@app.command("rescore")
+def rescore_command(
+    out: Annotated[
+        Path, typer.Argument(metavar="OUT_DIR", help="A batch's output folder.", file_okay=False)
+    ],
+    rubric: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--rubric", help="The changed rubric (default: the exercise's).", dir_okay=False
+        ),
+    ] = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """Recompute a batch's scores from its stored outcomes, with no engine."""
+    from grader.batch.rescore import rescore
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        results = rescore(out, rubric)
+    _batch_summary(results, out, chosen)
+
+
+@app.command("clean")
+def clean_command(
+    host: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--host", help="Engine to clean; repeat for several (default: the usual one)."
+        ),
+    ] = None,
+    probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """Remove what interrupted tp-grader runs left: containers, networks, volumes, images."""
+    from grader.batch.clean import clean
+    from grader.engine.connection import connect
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        for url in host or [None]:
+            engine = connect(url)
+            try:
+                cleaned = clean(engine, probe_image)
+            finally:
+                engine.close()
+            removed = cleaned.removed
+            console().print(
+                f"{engine.info.endpoint}: {removed.containers} containers, {removed.networks} "
+                f"networks, {removed.volumes} volumes, {cleaned.images} images"
+            )
