@@ -65,11 +65,6 @@ class Scheduler:
             self._stopped = True
             self._changed.notify_all()
 
-    @property
-    def remaining(self) -> list[Prepared]:
-        with self._changed:
-            return list(self._pending)
-
     def _allocate(self, ports: _EnginePorts, fixed: frozenset[int]) -> dict[str, int]:
         low, high = self._range
         free = (p for p in range(low, high + 1) if p not in ports.busy and p not in fixed)

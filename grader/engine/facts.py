@@ -99,10 +99,6 @@ class ContainerFacts:
         """Running and not paused: a paused container serves nothing."""
         return self.status == "running"
 
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
     def endpoint_on(self, network: NetworkFacts) -> Endpoint | None:
         for endpoint in self.endpoints:
             if endpoint.network_id == network.id or (

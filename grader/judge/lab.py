@@ -20,14 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from grader import defaults
 from grader.engine.base import Engine
 from grader.engine.facts import ContainerFacts, ImageFacts, NetworkFacts, VolumeFacts
 from grader.judge import expect
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
 from grader.observe.batch import ProbeSite, ProbeStep
-from grader.observe.files import PathFacts, read_file, stat_path
+from grader.observe.files import PathFacts, stat_path
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
 from grader.observe.process import ProcessUser, main_process_user
@@ -145,12 +144,6 @@ class Lab:
         return self._memo(
             ("container", container.id, path), lambda: stat_path(self.engine, container.id, path)
         )
-
-    def file_in(
-        self, container: ContainerFacts, path: str, max_bytes: int = defaults.SMALL_FILE_LIMIT
-    ) -> bytes | None:
-        """The content of a regular file inside ``container`` (``None`` if there is none)."""
-        return read_file(self.engine, container.id, path, max_bytes)
 
     def path_in_volume(self, volume: VolumeFacts, path: str) -> PathFacts:
         """What is at ``path`` (relative to the volume's root) in ``volume``."""

@@ -34,7 +34,6 @@ class NameResolver(Protocol):
     def network(self, name: str) -> NetworkFacts | None: ...
     def volume(self, name: str) -> VolumeFacts | None: ...
     def image(self, name: str) -> ImageFacts | None: ...
-    def describe(self) -> str: ...
 
 
 class ExactNames:
@@ -57,9 +56,6 @@ class ExactNames:
 
     def image(self, name: str) -> ImageFacts | None:
         return self._engine.image(name)
-
-    def describe(self) -> str:
-        return "exact names"
 
 
 class ComposeNames:
@@ -107,9 +103,6 @@ class ComposeNames:
         of that exact name: images are shared, read-only, between projects."""
         built = self._engine.images({COMPOSE_PROJECT: self.project, IMAGE_NAME_LABEL: tagged(name)})
         return built[0] if built else self._engine.image(name)
-
-    def describe(self) -> str:
-        return f"compose project {self.project}"
 
 
 def _number(text: str) -> int:
