@@ -26,7 +26,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import defaults  # noqa: E402
 from grader.batch.run import EngineTarget, replay_batch  # noqa: E402
 from grader.batch.submissions import find_submissions  # noqa: E402
 from grader.engine.connection import connect  # noqa: E402
@@ -34,7 +33,7 @@ from grader.exercise.catalog import find  # noqa: E402
 from grader.solution import build_stand_ins  # noqa: E402
 from tests.engine.test_batch import CLASS, make_class  # noqa: E402
 from tests.engine.test_tp_reseau import build_reseau  # noqa: E402
-from tests.support.images import build_busybox  # noqa: E402
+from tests.support.images import BUSYBOX, build_busybox  # noqa: E402
 from tests.support.lab import lab_builder  # noqa: E402
 
 VARIANTS = ["perfect", "no-alias", "wrong-port", "fixed-names", "same-port-a"]
@@ -48,7 +47,17 @@ def self_check_seconds(images: dict[str, str], runs: int = 5) -> float:
         for _ in range(runs):
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "grader", "check", "tp-reseau", "--quiet"], check=False
+                [
+                    sys.executable,
+                    "-m",
+                    "grader",
+                    "check",
+                    "tp-reseau",
+                    "--quiet",
+                    "--probe-image",
+                    BUSYBOX,
+                ],
+                check=False,
             )
             times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -71,6 +80,7 @@ def run(jobs: int, count: int, images: dict[str, str]) -> dict[str, float]:
         report = replay_batch(
             exercise, find_submissions(root), targets=[EngineTarget(engine)],
             out_dir=Path(work) / "out", jobs=jobs, lang="en",
+            probe_image=BUSYBOX,
         )  # fmt: skip
         wall = time.perf_counter() - started
     engine.close()
@@ -102,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     build_busybox(docker.from_env())
     engine = connect()
-    images = build_stand_ins(find("tp-reseau"), engine, defaults.PROBE_IMAGE)
+    images = build_stand_ins(find("tp-reseau"), engine, BUSYBOX)
     engine.close()
     one = run(1, args.submissions, images)
     four = run(4, args.submissions, images)

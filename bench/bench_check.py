@@ -27,7 +27,6 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import defaults  # noqa: E402
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
 from grader.solution import build_stand_ins  # noqa: E402
@@ -66,18 +65,23 @@ def score_of(output: str) -> str:
 def bench(exercise_id: str, runs: int) -> dict[str, object]:
     exercise = find(exercise_id)
     client = docker.from_env()
-    build_busybox(client)
+    probe = build_busybox(client)
     engine = connect()
-    images = build_stand_ins(exercise, engine, defaults.PROBE_IMAGE)
+    images = build_stand_ins(exercise, engine, probe)
     grade_times: list[float] = []
     shell_times: list[float] = []
     with lab_builder(client) as lab, tempfile.TemporaryDirectory(dir="/tmp") as host_root:
         params = reference_builders()[exercise_id](lab, images, Path(host_root))
         grade_argv = [sys.executable, "-m", "grader", "check", exercise_id, "--lang", "en"]
+        grade_argv += ["--probe-image", probe]
         grade_argv += [
             arg for key, value in params.items() for arg in ("--param", f"{key}={value}")
         ]
-        shell_argv = ["env", *(f"{key.upper()}={value}" for key, value in params.items())]
+        shell_argv = [
+            "env",
+            f"PROBE={probe}",
+            *(f"{key.upper()}={value}" for key, value in params.items()),
+        ]
         shell_argv += ["bash", str(ROOT / "bench" / "shell-checkers" / f"{exercise_id}.sh")]
         for argv in (grade_argv, shell_argv):  # warm both (page cache, image layers)
             _, output = timed(argv)

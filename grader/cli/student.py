@@ -24,6 +24,7 @@ from grader.cli.common import (
     SummaryMdOption,
     console,
     errors_as_exit_codes,
+    escape,
     graded,
     lang_of,
     os_user,
@@ -198,7 +199,12 @@ def doctor(
     chosen = lang_of(lang)
     out = console()
     findings = diagnose(host, probe_image)
+    marks = {"ok": "[green]✔[/]", "note": "[yellow]•[/]", "problem": "[red]✘[/]"}
     for finding in findings:
-        mark = "[green]✔[/]" if finding.ok else "[red]✘[/]"
-        out.print(f"{mark} {finding.what.render(chosen)}: {finding.detail}", markup=True)
+        out.print(
+            f"{marks[finding.level.value]} {finding.what.render(chosen)}: "
+            f"{escape(finding.detail.render(chosen))}",
+            markup=True,
+            soft_wrap=True,
+        )
     raise typer.Exit(0 if all(f.ok for f in findings) else 3)

@@ -30,6 +30,7 @@ from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
 from grader.result import GradeResult
 from tests.engine.test_tp_reseau import build_reseau
+from tests.support.images import BUSYBOX
 from tests.support.lab import lab_builder
 from tests.support.second_engine import second_engine
 
@@ -146,6 +147,7 @@ def class_run(
     report = replay_batch(
         reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out, jobs=2,
         lang="en", deadlines=DEADLINES,
+        probe_image=BUSYBOX,
     )  # fmt: skip
     return out, report, started
 
@@ -272,6 +274,7 @@ def test_resume_skips_graded_students(
     report = replay_batch(
         reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out,
         resume=True, lang="en", deadlines=DEADLINES, observer=Observer(),
+        probe_image=BUSYBOX,
     )  # fmt: skip
 
     assert seen == [(2, 1), (0, 0)]  # one skipped, one graded again
@@ -313,6 +316,7 @@ def test_interrupted_batch_tears_down(
     report = replay_batch(
         reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=tmp_path / "out",
         jobs=3, lang="en", deadlines=DEADLINES, stop=stop,
+        probe_image=BUSYBOX,
     )  # fmt: skip
 
     assert report.interrupted
@@ -326,7 +330,7 @@ def test_interrupted_batch_tears_down(
 def engine2(
     docker_client: docker.DockerClient, reseau_images: dict[str, str], busybox: str
 ) -> Iterator[str]:
-    with second_engine(docker_client, [defaults.PROBE_IMAGE, *reseau_images.values()]) as url:
+    with second_engine(docker_client, [busybox, *reseau_images.values()]) as url:
         yield url
 
 
@@ -345,6 +349,7 @@ def test_batch_spread_over_two_engines(
         report = replay_batch(
             reseau, find_submissions(root), out_dir=tmp_path / "out", jobs=1, lang="en",
             targets=[EngineTarget(engine), EngineTarget(other, engine2)], deadlines=DEADLINES,
+            probe_image=BUSYBOX,
         )  # fmt: skip
     finally:
         other.close()
@@ -375,6 +380,7 @@ def test_in_place_grades_each_students_engine(
             reseau,
             [StudentEngine("ada", "unix:///var/run/docker.sock"), StudentEngine("bob", engine2)],
             out_dir=tmp_path / "out", connect=connect, jobs=2, lang="en",
+            probe_image=BUSYBOX,
         )  # fmt: skip
     second.close()
 
@@ -387,6 +393,7 @@ def test_in_place_unreachable_engine_is_an_error(reseau: Exercise, tmp_path: Pat
     report = grade_in_place(
         reseau, [StudentEngine("carol", "unix:///nonexistent/docker.sock")],
         out_dir=tmp_path / "out", connect=connect, lang="en",
+        probe_image=BUSYBOX,
     )  # fmt: skip
 
     (result,) = report.results
@@ -437,6 +444,7 @@ def test_compose_cli_crash_leaves_nothing(
     report = replay_batch(
         reseau, find_submissions(root), targets=[EngineTarget(engine)],
         out_dir=tmp_path / "out", lang="en", deadlines=DEADLINES,
+        probe_image=BUSYBOX,
     )  # fmt: skip
 
     (result,) = report.results

@@ -15,6 +15,7 @@ from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.solution import reference_solution
+from tests.support.images import BUSYBOX
 from tests.support.lab import TEST_RUN_LABEL
 
 
@@ -23,7 +24,14 @@ def test_reference_solution_graded_through_project_labels(
 ) -> None:
     project = f"tpg-test-{secrets.token_hex(4)}"
     with reference_solution(reseau, engine=engine, project=project, images=reseau_images):
-        result = grade(reseau, engine=engine, student="t", project=project, strict_project=True)
+        result = grade(
+            reseau,
+            probe_image=BUSYBOX,
+            engine=engine,
+            student="t",
+            project=project,
+            strict_project=True,
+        )
 
     assert (result.score, result.max_score) == (20, 20)
     assert not engine.containers({"com.docker.compose.project": project})
@@ -58,7 +66,7 @@ def test_fixed_names_graded_by_exact_names(
 ) -> None:
     assert engine.container("redis") is not None  # the names really are the lab's
 
-    result = grade(reseau, engine=engine, student="t")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t")
 
     assert result.score == 20
 
@@ -67,7 +75,12 @@ def test_fixed_names_graded_through_project(
     fixed_names_project: str, engine: DockerEngine, reseau: Exercise
 ) -> None:
     result = grade(
-        reseau, engine=engine, student="t", project=fixed_names_project, strict_project=True
+        reseau,
+        probe_image=BUSYBOX,
+        engine=engine,
+        student="t",
+        project=fixed_names_project,
+        strict_project=True,
     )
 
     assert result.score == 20
@@ -77,7 +90,14 @@ def test_other_project_is_not_graded(
     fixed_names_project: str, engine: DockerEngine, reseau: Exercise
 ) -> None:
     """A strict project resolves nothing of another project, even with the lab's names."""
-    result = grade(reseau, engine=engine, student="t", project="someone-else", strict_project=True)
+    result = grade(
+        reseau,
+        probe_image=BUSYBOX,
+        engine=engine,
+        student="t",
+        project="someone-else",
+        strict_project=True,
+    )
 
     assert result.score == 0
     messages = [c.outcome.message.en for c in result.sheet.checks if c.outcome.message]

@@ -21,7 +21,7 @@ from grader.judge.outcome import CheckStatus
 from grader.report.json_report import write_json
 from grader.report.junit import write_junit
 from tests.engine.test_tp_reseau import build_reseau, statuses
-from tests.support.images import build_test_image
+from tests.support.images import BUSYBOX, build_test_image
 from tests.support.lab import LabBuilder
 from tests.support.net import http_answers
 from tests.support.reports import assert_valid_junit, read_json
@@ -34,7 +34,9 @@ def test_probe_deadline_is_an_error_and_the_run_goes_on(
     # moby-counter's DNS never answers, and nslookup waits longer than the probe may live.
     build_reseau(lab, reseau_images, "dns-redis")
 
-    result = grade(reseau, engine=engine, student="t", lang="en", probe_deadline_s=1.0)
+    result = grade(
+        reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en", probe_deadline_s=1.0
+    )
 
     outcome = statuses(result)
     assert outcome["dns-redis"] == "error"
@@ -76,7 +78,7 @@ def test_hostile_output_gives_valid_bounded_reports(
     lab.run("moby-counter", hostile, ports={80: 8000})
     wait_for(lambda: http_answers(8000), what="the hostile server to answer")
 
-    result = grade(reseau, engine=engine, student="t\x1b[31m\x00", lang="en")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t\x1b[31m\x00", lang="en")
     write_json(result, tmp_path / "r.json")
     write_junit(result, tmp_path / "r.xml")
 
@@ -157,7 +159,7 @@ def test_grading_changes_nothing(
     build_reseau(lab, reseau_images)
     before = _snapshot(docker_client)
 
-    grade(reseau, engine=engine, student="t")
+    grade(reseau, probe_image=BUSYBOX, engine=engine, student="t")
 
     wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="probes removed")
     assert _snapshot(docker_client) == before

@@ -16,6 +16,7 @@ from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.judge.outcome import CheckStatus
 from grader.result import GradeResult
+from tests.support.images import BUSYBOX
 from tests.support.lab import LabBuilder
 from tests.support.net import http_answers
 from tests.support.wait import wait_for
@@ -147,7 +148,7 @@ def test_reference_and_mutants(
 ) -> None:
     build_reseau(lab, reseau_images, mutant)
 
-    result = grade(reseau, engine=engine, student="test")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test")
 
     expected = {check_id: PASSED for check_id in reseau.rubric.check_ids}
     expected |= EXPECTED[mutant]
@@ -163,7 +164,7 @@ def test_reference_scores_twenty(
 ) -> None:
     build_reseau(lab, reseau_images)
 
-    result = grade(reseau, engine=engine, student="test", lang="en")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
 
     assert (result.score, result.max_score) == (20, 20)
     assert result.sheet.all_passed
@@ -174,7 +175,7 @@ def test_penalty_takes_two_points(
 ) -> None:
     build_reseau(lab, reseau_images, "sans-link")
 
-    result = grade(reseau, engine=engine, student="test", lang="en")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
 
     penalty = next(c for c in result.sheet.checks if c.check_id == "sans-link")
     assert (penalty.points, result.score) == (-2, 18)
@@ -188,7 +189,7 @@ def test_hosts_file_line_does_not_resolve(
     build_reseau(lab, reseau_images, "dns-redis")
     assert "redis" in lab.exec("moby-counter", "cat", "/etc/hosts")
 
-    result = grade(reseau, engine=engine, student="test", lang="en")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
 
     dns = next(c for c in result.sheet.checks if c.check_id == "dns-redis")
     assert dns.status is CheckStatus.FAILED
@@ -200,7 +201,7 @@ def test_messages_name_what_is_wrong(
 ) -> None:
     build_reseau(lab, reseau_images, "port-publie-http-404")
 
-    result = grade(reseau, engine=engine, student="test", lang="fr")
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="fr")
 
     port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
     assert port.outcome.message.fr == (

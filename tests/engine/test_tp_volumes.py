@@ -28,6 +28,7 @@ from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.result import GradeResult
 from grader.solution import build_stand_ins, reference_solution, scratch_folder
+from tests.support.images import BUSYBOX
 from tests.support.lab import LabBuilder
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -64,7 +65,7 @@ def volumes() -> Exercise:
 
 @pytest.fixture(scope="session")
 def volumes_images(volumes: Exercise, engine: DockerEngine, busybox: str) -> dict[str, str]:
-    return build_stand_ins(volumes, engine, defaults.PROBE_IMAGE)
+    return build_stand_ins(volumes, engine, busybox)
 
 
 @pytest.fixture
@@ -182,7 +183,9 @@ def test_reference_and_mutants(
 ) -> None:
     params = build_volumes(lab, volumes_images, mutant, host_root=host_root)
 
-    result = grade(volumes, engine=engine, student="t", lang="en", param_overrides=params)
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+    )
 
     expected = dict.fromkeys(volumes.rubric.check_ids, PASSED) | EXPECTED[mutant]
     assert statuses(result) == expected, [
@@ -272,7 +275,9 @@ def test_backup_shapes(
     ).encode()
     shape_backup(shape, Path(params["backup_dir"]), dump)
 
-    result = grade(volumes, engine=engine, student="t", lang="en", param_overrides=params)
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+    )
 
     status, message = BACKUPS[shape]
     backup = next(c for c in result.sheet.checks if c.check_id == "sauvegarde")
@@ -301,7 +306,9 @@ def test_owner_of_the_volume(
     lab.run("graphite", "tp-graphite", binds={"graphite_data_root": "/data/graphite"})
     params["graphite_volume"] = "graphite_data_root"
 
-    result = grade(volumes, engine=engine, student="t", lang="en", param_overrides=params)
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+    )
 
     permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
     assert permissions.status.value == FAILED
@@ -321,7 +328,9 @@ def test_reading_backups_writes_nothing_on_the_host(
     missing = host_root / "never-made"
     params = {"data_dir": str(missing / "data"), "backup_dir": str(missing / "backup")}
 
-    result = grade(volumes, engine=engine, student="t", lang="en", param_overrides=params)
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+    )
 
     assert not missing.exists()
     assert statuses(result)["bind-contenu"] == SKIPPED
@@ -339,7 +348,7 @@ def test_compose_setup_graded_through_project(
             {"com.docker.compose.project": project, "com.docker.compose.service": "sidecar"}
         )[0]
         result = grade(
-            volumes, engine=engine, student="t", lang="en", project=project,
+            volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
             strict_project=True, param_overrides=running.param_overrides,
         )  # fmt: skip
 

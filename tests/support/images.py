@@ -1,18 +1,20 @@
 """Offline test images: busybox-static in a FROM-scratch image, and the exercises' stand-ins.
 
 No registry is reachable on our machines, so nothing is pulled: the busybox image is built
-from the host's static busybox and tagged as the default probe image when that tag is absent.
+from the host's static busybox under a tag of the suite's own, and every grading the tests run
+is pointed at it (``probe_image=BUSYBOX``, or ``GRADER_PROBE_IMAGE`` for the command line). The
+default probe image is never faked: it stays absent, so the "absent probe image" paths run for
+real, and no later grading on the machine can pick up a test double.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
 
 import docker
-
-from grader import defaults
 
 BUSYBOX = "tp-grader-test/busybox:latest"
 TEST_LABEL = {"io.tp-grader.test": "1"}
@@ -54,7 +56,7 @@ def _has_interpreter(binary: Path) -> bool:
 
 
 def build_busybox(client: docker.DockerClient) -> str:
-    """Build :data:`BUSYBOX` (once per engine) and make it the default probe image."""
+    """Build :data:`BUSYBOX` (once per engine)."""
     try:
         client.images.get(BUSYBOX)
     except docker.errors.ImageNotFound:
@@ -62,10 +64,6 @@ def build_busybox(client: docker.DockerClient) -> str:
             shutil.copy2(static_busybox(), Path(context) / "busybox")
             (Path(context) / "Dockerfile").write_text(_DOCKERFILE)
             client.images.build(path=context, tag=BUSYBOX, rm=True, forcerm=True, labels=TEST_LABEL)
-    try:
-        client.images.get(defaults.PROBE_IMAGE)
-    except docker.errors.ImageNotFound:
-        client.images.get(BUSYBOX).tag(defaults.PROBE_IMAGE)
     return BUSYBOX
 
 
@@ -79,3 +77,24 @@ def build_test_image(client: docker.DockerClient, tag: str, dockerfile: str, **f
             path.chmod(0o755)
         client.images.build(path=context, tag=tag, rm=True, forcerm=True, labels=TEST_LABEL)
     return tag
+
+
+#: Tag prefixes of every image the suite builds (its own, and the exercises' stand-ins).
+TEST_TAG_PREFIXES = ("tp-grader-test/", "tp-grader-stand-in/")
+
+
+def test_tags(client: docker.DockerClient) -> list[str]:
+    """Every tag on the engine that the suite may have made."""
+    return sorted(
+        tag
+        for image in client.api.images()
+        for tag in image.get("RepoTags") or ()
+        if tag.startswith(TEST_TAG_PREFIXES)
+    )
+
+
+def remove_test_images(client: docker.DockerClient) -> None:
+    """Untag (and so delete, when it was the last tag) every image the suite built."""
+    for tag in test_tags(client):
+        with contextlib.suppress(docker.errors.DockerException):
+            client.api.remove_image(tag, force=False, noprune=False)
