@@ -30,7 +30,7 @@ from grader.batch.run import EngineTarget, replay_batch  # noqa: E402
 from grader.batch.submissions import find_submissions  # noqa: E402
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
-from grader.solution import build_stand_ins  # noqa: E402
+from grader.setup.stand_ins import build_stand_ins  # noqa: E402
 from tests.engine.test_batch import CLASS, make_class  # noqa: E402
 from tests.engine.test_tp_reseau import build_reseau  # noqa: E402
 from tests.support.images import BUSYBOX, build_busybox  # noqa: E402

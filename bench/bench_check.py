@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
-from grader.solution import build_stand_ins  # noqa: E402
+from grader.setup.stand_ins import build_stand_ins  # noqa: E402
 from tests.support.images import build_busybox  # noqa: E402
 from tests.support.lab import LabBuilder, lab_builder  # noqa: E402
 

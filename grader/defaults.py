@@ -70,16 +70,30 @@ COMPOSE_FILE_NAMES: Final = (
     "docker-compose.yml",
     "docker-compose.yaml",
 )
+#: Bounds of a submission's staged copy (see grader.batch.stage).
+STAGE_MAX_FILES: Final = 2000
+STAGE_MAX_BYTES: Final = 64 << 20
+STAGE_MAX_DEPTH: Final = 16
+STAGE_MAX_COMPOSE_BYTES: Final = 256 << 10
+#: YAML nodes a compose file may expand to (anchors and aliases counted as many times as used).
+STAGE_MAX_YAML_NODES: Final = 100_000
 #: Services a submission may declare at most.
 BATCH_MAX_SERVICES: Final = 10
+#: Distinct host ports a submission may publish at most (each gets a port of the pool).
+BATCH_MAX_PUBLISHED_PORTS: Final = 20
 #: Limits given to every replayed container (lowered, never raised, if the student set some).
 BATCH_MEMORY_BYTES: Final = 256 << 20
 BATCH_CPUS: Final = 1.0
 BATCH_PIDS: Final = 256
+#: Size of a replayed container's tmpfs mounts and /dev/shm at most (set when absent).
+BATCH_TMPFS_BYTES: Final = 64 << 20
 #: Deadlines of a submission's phases.
+BATCH_CONFIG_TIMEOUT_S: Final = 60.0
 BATCH_UP_TIMEOUT_S: Final = 300.0
 BATCH_READY_TIMEOUT_S: Final = 60.0
 BATCH_GRADE_PROBE_DEADLINE_S: Final = 15.0
+#: A grading still running after this is killed (its worker process with it): error: timeout.
+BATCH_GRADE_TIMEOUT_S: Final = 120.0
 BATCH_DOWN_TIMEOUT_S: Final = 120.0
 #: Bytes of a replay's log (compose output) kept, head and tail.
 BATCH_LOG_LIMIT: Final = 64 << 10

@@ -13,7 +13,8 @@ from grader.harness.run import grade
 from grader.i18n import Lang, Text
 from grader.observe.prober import Prober, new_run_id
 from grader.result import GradeResult
-from grader.solution import build_stand_ins, choose_images, reference_solution
+from grader.setup.solution import choose_images, reference_solution
+from grader.setup.stand_ins import build_stand_ins
 
 
 def run_demo(

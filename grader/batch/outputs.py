@@ -8,15 +8,20 @@
       gradebook-canvas.csv        the same scores in Canvas's gradebook import layout
       summary.html, summary.md    the class at a glance
       students/<id>/
+        outcomes.json             what was observed: each check's status and message, as
+                                  graded (written once; ``rescore`` reads it, never rewrites it)
         report.json, junit.xml    the same files as a self-check's ``--json`` and ``--junit``
+                                  (scored under the rubric of the last grading or rescoring)
         replay.log                what Compose printed (bounded)
 
 Every file is written atomically, each student's as soon as they are graded: a crash loses
-nothing already written, and ``--resume`` skips students whose ``report.json`` is there.
+nothing already written, and ``--resume`` skips students whose outcomes are there (unless they
+were in error).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -25,17 +30,23 @@ from pathlib import Path
 from typing import Any
 
 from grader import defaults
+from grader.engine.facts import EngineInfo
 from grader.exercise.model import Exercise
+from grader.i18n import Text, as_lang
+from grader.judge.outcome import CheckOutcome, CheckStatus
 from grader.judge.rubric import Rubric
+from grader.judge.scoring import score
 from grader.report import json_report, junit
 from grader.report.files import write_atomically
 from grader.report.gradebook import canvas_csv, gradebook_csv
 from grader.report.sanitize import clean_text
 from grader.report.summary import summary_html, summary_markdown
-from grader.result import GradeResult
+from grader.result import GradeResult, RunStatus
 
 BATCH_FILE = "batch.json"
 REPORT_FILE = "report.json"
+OUTCOMES_FILE = "outcomes.json"
+OUTCOMES_SCHEMA = "tp-grader.outcomes/1"
 
 
 def safe_folder_name(student: str) -> str:
@@ -46,27 +57,33 @@ def safe_folder_name(student: str) -> str:
 
 class BatchOutputs:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.expanduser()
 
     def student_folder(self, student: str) -> Path:
         return self.root / "students" / safe_folder_name(student)
 
     def write_student(self, result: GradeResult, log: str | None = None) -> None:
+        """A grading's files: its outcomes (kept as observed), its reports, its log."""
         folder = self.student_folder(result.student)
-        write_atomically(folder / "junit.xml", junit.dumps(result))
+        write_atomically(folder / OUTCOMES_FILE, json.dumps(outcomes_dict(result), indent=1))
         if log is not None:
             tail = log[-defaults.BATCH_LOG_LIMIT :]
             write_atomically(folder / "replay.log", clean_text(tail, defaults.BATCH_LOG_LIMIT))
-        # The report last: its presence is what --resume takes as "graded".
+        self.write_reports(result)
+
+    def write_reports(self, result: GradeResult) -> None:
+        """The reports of ``result`` (also after rescoring: the outcomes stay as they were)."""
+        folder = self.student_folder(result.student)
+        write_atomically(folder / "junit.xml", junit.dumps(result))
         write_atomically(folder / REPORT_FILE, json_report.dumps(result))
 
     def graded(self, rubric: Rubric) -> dict[str, GradeResult]:
-        """Students whose report is already written, read back under ``rubric``."""
+        """Students whose outcomes are stored, scored under ``rubric``."""
         found: dict[str, GradeResult] = {}
-        for path in sorted((self.root / "students").glob(f"*/{REPORT_FILE}")):
+        for path in sorted((self.root / "students").glob(f"*/{OUTCOMES_FILE}")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                result = json_report.from_dict(data, rubric)
+                result = result_from_outcomes(data, rubric)
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # unreadable: graded again
             found[result.student] = result
@@ -99,3 +116,73 @@ class BatchOutputs:
         )
         write_atomically(self.root / "summary.md", summary_markdown(exercise, ordered, lang))
         write_atomically(self.root / "summary.html", summary_html(exercise, ordered, lang))
+
+
+# -- outcomes, as observed --------------------------------------------------------------------
+def outcomes_dict(result: GradeResult) -> dict[str, Any]:
+    """What a grading observed, independent of any rubric (messages in both languages)."""
+    engine = result.engine
+    return {
+        "schema": OUTCOMES_SCHEMA,
+        "exercise": result.exercise_id,
+        "title": _text(result.exercise_title),
+        "student": result.student,
+        "status": result.status.value,
+        "started_at": result.started_at.isoformat(),
+        "duration_s": result.duration_s,
+        "lang": result.lang,
+        "project": result.project,
+        "interrupted": result.interrupted,
+        "engine": None if engine is None else dataclasses.asdict(engine),
+        "notes": [_text(note) for note in result.notes],
+        "checks": [
+            {
+                "id": check.check_id,
+                "status": check.outcome.status.value,
+                "message": _text(check.outcome.message) if check.outcome.message else None,
+                "duration_s": check.outcome.duration_s,
+            }
+            for check in result.sheet.checks
+        ],
+    }
+
+
+def result_from_outcomes(data: Mapping[str, Any], rubric: Rubric) -> GradeResult:
+    """The result of stored outcomes, scored under ``rubric``: the same marks as the grading
+    when it is the rubric the grading used."""
+    if data.get("schema") != OUTCOMES_SCHEMA:
+        raise ValueError(f"not a {OUTCOMES_SCHEMA} file")
+    outcomes = [
+        CheckOutcome(
+            check_id=str(item["id"]),
+            status=CheckStatus(item["status"]),
+            message=_from_text(item["message"]) if item.get("message") else None,
+            duration_s=float(item.get("duration_s") or 0.0),
+        )
+        for item in data.get("checks") or ()
+    ]
+    engine = data.get("engine")
+    return GradeResult(
+        exercise_id=str(data["exercise"]),
+        exercise_title=_from_text(data["title"]),
+        student=str(data["student"]),
+        sheet=score(rubric, outcomes),
+        started_at=datetime.fromisoformat(str(data["started_at"])),
+        duration_s=float(data.get("duration_s") or 0.0),
+        lang=as_lang(str(data.get("lang", defaults.DEFAULT_LANG))),
+        engine=None if not engine else EngineInfo(**engine),
+        project=data.get("project"),
+        status=RunStatus(data.get("status", "graded")),
+        interrupted=bool(data.get("interrupted", False)),
+        notes=tuple(_from_text(note) for note in data.get("notes") or ()),
+    )
+
+
+def _text(text: Text) -> dict[str, str]:
+    return {"fr": text.fr, "en": text.en}
+
+
+def _from_text(data: Any) -> Text:
+    if isinstance(data, Mapping):
+        return Text(fr=str(data.get("fr", "")), en=str(data.get("en", "")))
+    return Text.same(str(data))

@@ -1,61 +1,36 @@
-"""Replaying one submission: prepare (read and review its Compose model, nothing started),
-then on an engine: isolate, ``compose up``, wait until ready, grade, and always tear down.
+"""Replaying one prepared submission on one engine: isolate, ``compose up``, wait until ready,
+grade, and always tear down.
 
-Every phase has a deadline. Compose runs with a minimal environment (the batch machine's
-variables are not the submission's to interpolate) and in its own process group, killed on
-timeout. Teardown is ``compose down --volumes`` then a sweep of everything labelled with the
-batch and the project, so a crashed Compose CLI leaves nothing either.
+Every phase has a deadline. Compose runs on the staged copy with the fixed environment of
+:func:`~grader.compose.untrusted_environment`, reads the rewritten model (never the student's
+file again: ``up`` would re-read it, ``.env`` and ``env_file`` included) and no ``.env``.
+Grading runs in a worker process (:mod:`grader.harness.workers`), killed at its deadline.
+Teardown is ``compose down --volumes`` then a sweep of everything labelled with the batch and
+the project (containers with their anonymous volumes, networks, volumes, and the tags of the
+images the submission built), so a crashed Compose CLI leaves nothing either.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from grader import defaults
-from grader.batch.review import prescan, review
-from grader.batch.rewrite import declared_defaults, isolate, published_host_ports
-from grader.batch.submissions import Submission
-from grader.compose import CommandResult, Compose, find_compose
+from grader.batch.prepare import Prepared, compose_failed, home_of
+from grader.batch.rewrite import isolate
+from grader.batch.verdicts import INTERRUPTED, failed, timed_out
+from grader.compose import CommandResult, Compose, find_compose, untrusted_environment
 from grader.engine.base import Engine
 from grader.engine.facts import COMPOSE_PROJECT
 from grader.exercise.model import Exercise
-from grader.harness.run import grade
+from grader.harness.workers import GradingFailed, GradingJob, GradingTimedOut, GradingWorkers
 from grader.i18n import Lang, Text
-from grader.judge.outcome import CheckOutcome, CheckStatus
-from grader.judge.scoring import score
-from grader.result import GradeResult, RunStatus
-from grader.solution import remove_scratch, scratch_folder
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A submission read and reviewed; nothing of it has run."""
-
-    submission: Submission
-    project: str
-    model: dict[str, Any] | None = None
-    refusals: tuple[Text, ...] = ()
-    error: Text | None = None
-    host_ports: frozenset[int] = frozenset()
-    """Fixed host ports it publishes besides the exercise's declared ones."""
-    log: str = ""
-
-    @property
-    def runnable(self) -> bool:
-        return self.model is not None and not self.refusals and self.error is None
+from grader.result import GradeResult
+from grader.setup.scratch import remove_scratch, scratch_folder
 
 
 @dataclass(frozen=True)
@@ -65,7 +40,17 @@ class Deadlines:
     up: float = defaults.BATCH_UP_TIMEOUT_S
     ready: float = defaults.BATCH_READY_TIMEOUT_S
     probe: float = defaults.BATCH_GRADE_PROBE_DEADLINE_S
+    grade: float = defaults.BATCH_GRADE_TIMEOUT_S
     down: float = defaults.BATCH_DOWN_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class EngineTarget:
+    """An engine to replay submissions on, and the URL Compose and grading workers reach it
+    by (always explicit: a child process must not guess it from its own environment)."""
+
+    engine: Engine
+    url: str
 
 
 @dataclass(frozen=True)
@@ -77,172 +62,105 @@ class Replayed:
     of the whole replay (epoch seconds)."""
 
 
-def project_name(batch_id: str, student: str) -> str:
-    """A Compose project name of the batch's own for ``student`` (distinct ids never collide:
-    a digest of the id follows its readable part)."""
-    readable = re.sub(r"[^a-z0-9]+", "-", student.lower()).strip("-")[:24] or "s"
-    digest = hashlib.sha256(student.encode()).hexdigest()[:6]
-    return f"tpg{batch_id}-{readable}-{digest}"
-
-
-def compose_environment(host: str | None) -> dict[str, str]:
-    """What Compose sees of the batch machine's environment: enough to run, nothing to leak."""
-    keep = (
-        "PATH",
-        "HOME",
-        "DOCKER_CONFIG",
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-        "SSH_AUTH_SOCK",
-    )
-    env = {key: os.environ[key] for key in keep if key in os.environ}
-    env["LANG"] = "C.UTF-8"
-    if host:
-        env["DOCKER_HOST"] = host
-    return env
-
-
-def prepare(
-    submission: Submission, *, exercise: Exercise, batch_id: str, max_services: int
-) -> Prepared:
-    project = project_name(batch_id, submission.student)
-    if submission.compose_file is None:
-        names = ", ".join(defaults.COMPOSE_FILE_NAMES)
-        return Prepared(
-            submission,
-            project,
-            error=Text(fr=f"aucun fichier compose ({names})", en=f"no compose file ({names})"),
-        )
-    try:
-        raw = yaml.safe_load(submission.compose_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return Prepared(submission, project, error=_unreadable(exc))
-    refusals = prescan(raw, submission.folder)
-    if refusals:
-        return Prepared(submission, project, refusals=tuple(refusals))
-    compose = Compose(
-        project,
-        (submission.compose_file,),
-        workdir=submission.folder,
-        command=tuple(find_compose()),
-        environment=compose_environment(None),
-    )
-    config = compose.run("config", "--format", "json", "--no-env-resolution", timeout_s=60)
-    if not config.ok:
-        return Prepared(
-            submission, project, error=_compose_failed("config", config), log=_log(config)
-        )
-    try:
-        model = json.loads(config.output[config.output.index("{") :])
-    except ValueError as exc:
-        return Prepared(submission, project, error=_unreadable(exc), log=_log(config))
-    refusals = review(
-        model,
-        folder=submission.folder,
-        allowed_host_paths=[str(exercise.params[name]) for name in exercise.host_paths],
-        max_services=max_services,
-    )
-    declared = set(declared_defaults(exercise))
-    return Prepared(
-        submission,
-        project,
-        model=model,
-        refusals=tuple(refusals),
-        host_ports=frozenset(published_host_ports(model) - declared),
-    )
-
-
 def replay(
     prepared: Prepared,
     *,
     exercise: Exercise,
-    engine: Engine,
-    host: str | None,
+    target: EngineTarget,
     batch_id: str,
-    ports: Mapping[str, int],
+    ports: list[int],
+    staging: Path,
     lang: Lang,
     probe_image: str,
-    grading: threading.Lock,
+    graders: GradingWorkers,
     stop: threading.Event,
     deadlines: Deadlines | None = None,
 ) -> Replayed:
-    """Run, grade and remove ``prepared`` on ``engine`` (reached by Compose at ``host``)."""
-    assert prepared.model is not None
+    """Run, grade and remove ``prepared`` on ``target``; ``probe_image`` is an image id."""
+    if prepared.model is None or prepared.folder is None:
+        raise ValueError("only a runnable submission can be replayed")
     deadlines = deadlines or Deadlines()
     project = prepared.project
-    labels = {defaults.LABEL_ROLE: "batch", defaults.LABEL_RUN: batch_id}
+    student = prepared.submission.student
     isolated = isolate(
         prepared.model,
         exercise=exercise,
         project=project,
         scratch=scratch_folder(project),
         ports=ports,
-        labels=labels,
+        labels={defaults.LABEL_ROLE: "batch", defaults.LABEL_RUN: batch_id},
+    )
+    model_file = staging / f"{project}.run.json"
+    model_file.write_text(json.dumps(isolated.model), encoding="utf-8")
+    compose = Compose(
+        project,
+        (model_file,),
+        workdir=prepared.folder,
+        command=tuple(find_compose()),
+        environment=untrusted_environment(home_of(staging), target.url),
+        env_file=Path("/dev/null"),
     )
     log: list[str] = []
     timings: dict[str, float] = {"start": time.time()}
-    with tempfile.TemporaryDirectory(prefix="tp-grader-batch-") as folder:
-        model_file = Path(folder) / "compose.json"
-        model_file.write_text(json.dumps(isolated.model), encoding="utf-8")
-        compose = Compose(
-            project,
-            (model_file,),
-            host=host,
-            workdir=prepared.submission.folder,
-            environment=compose_environment(host),
+
+    def ended(why: Text) -> Replayed:
+        return Replayed(failed(student, exercise, lang, why), "\n".join(log), timings)
+
+    try:
+        started = time.monotonic()
+        up = compose.run("up", "--detach", "--quiet-pull", timeout_s=deadlines.up, cancel=stop)
+        timings["up"] = time.monotonic() - started
+        log.append(_log(up))
+        if stop.is_set():
+            return ended(INTERRUPTED)
+        if not up.ok:
+            return ended(compose_failed("up", up))
+        started = time.monotonic()
+        ready = wait_until_ready(target.engine, project, deadlines.ready, stop)
+        timings["ready"] = time.monotonic() - started
+        if stop.is_set():
+            return ended(INTERRUPTED)
+        started = time.monotonic()
+        job = GradingJob(
+            exercise=exercise,
+            student=student,
+            host=target.url,
+            run_id=project,
+            lang=lang,
+            project=project,
+            strict_project=True,
+            probe_image=probe_image,
+            probe_deadline_s=deadlines.probe,
+            param_overrides=isolated.param_overrides,
+            notes=isolated.notes + (() if ready else (_not_ready(deadlines.ready),)),
         )
-
-        def ended(why: Text) -> Replayed:
-            return Replayed(
-                failed(prepared.submission.student, exercise, lang, why), "\n".join(log), timings
-            )
-
         try:
-            started = time.monotonic()
-            up = compose.run("up", "--detach", "--quiet-pull", timeout_s=deadlines.up, cancel=stop)
-            timings["up"] = time.monotonic() - started
-            log.append(_log(up))
-            if stop.is_set():
-                return ended(_INTERRUPTED)
-            if not up.ok:
-                return ended(_timeout("up", up) if up.timed_out else _compose_failed("up", up))
-            started = time.monotonic()
-            ready = wait_until_ready(engine, project, deadlines.ready, stop)
-            timings["ready"] = time.monotonic() - started
-            if stop.is_set():
-                return ended(_INTERRUPTED)
-            started = time.monotonic()
-            with grading:
-                result = grade(
-                    exercise,
-                    engine=engine,
-                    student=prepared.submission.student,
-                    lang=lang,
-                    project=project,
-                    strict_project=True,
-                    probe_image=probe_image,
-                    probe_deadline_s=deadlines.probe,
-                    param_overrides=isolated.param_overrides,
-                    notes=isolated.notes + (() if ready else (_not_ready(deadlines.ready),)),
-                )
-            timings["grade"] = time.monotonic() - started
-            return Replayed(result, "\n".join(log), timings)
+            result = graders.grade(job, deadlines.grade)
+        except GradingTimedOut:
+            return ended(timed_out(deadlines.grade))
+        except GradingFailed as exc:
+            return ended(INTERRUPTED if stop.is_set() else exc.text)
         finally:
-            started = time.monotonic()
-            down = compose.down(timeout_s=deadlines.down)
-            log.append(_log(down))
-            sweep(engine, batch_id, project)
-            if exercise.host_paths:
-                remove_scratch(engine, probe_image, project)
-            timings["down"] = time.monotonic() - started
-            timings["end"] = time.time()
+            timings["grade"] = time.monotonic() - started
+        return Replayed(result, "\n".join(log), timings)
+    finally:
+        started = time.monotonic()
+        down = compose.down(timeout_s=deadlines.down)
+        log.append(_log(down))
+        sweep(target.engine, batch_id, project)
+        if exercise.host_paths:
+            remove_scratch(target.engine, probe_image, project)
+        model_file.unlink(missing_ok=True)
+        timings["down"] = time.monotonic() - started
+        timings["end"] = time.time()
 
 
 def sweep(engine: Engine, batch_id: str, project: str) -> None:
-    """Remove whatever of ``project`` the batch labelled and Compose left (a crashed CLI)."""
+    """Remove whatever of ``project`` the batch labelled and Compose left (a crashed CLI),
+    and the batch's tags of the images it built (an image that carries another tag stays)."""
     selector = {defaults.LABEL_RUN: batch_id, COMPOSE_PROJECT: project}
     engine.remove_labelled(selector)
-    engine.remove_images(selector)
+    engine.untag_images(selector, f"{project}/")
 
 
 def wait_until_ready(engine: Engine, project: str, timeout_s: float, stop: threading.Event) -> bool:
@@ -263,60 +181,10 @@ def wait_until_ready(engine: Engine, project: str, timeout_s: float, stop: threa
     return False
 
 
-# -- results that are not a grading -----------------------------------------------------------
-_INTERRUPTED = Text(fr="correction groupée interrompue", en="batch interrupted")
-
-
-def refused(prepared: Prepared, exercise: Exercise, lang: Lang) -> GradeResult:
-    reasons = Text(fr="soumission refusée : ", en="submission refused: ") + Text(
-        fr="; ".join(r.fr for r in prepared.refusals), en="; ".join(r.en for r in prepared.refusals)
-    )
-    return _result(
-        prepared.submission.student, exercise, lang, RunStatus.REFUSED, CheckStatus.SKIPPED, reasons
-    )
-
-
-def failed(student: str, exercise: Exercise, lang: Lang, why: Text) -> GradeResult:
-    return _result(student, exercise, lang, RunStatus.ERROR, CheckStatus.ERROR, why)
-
-
-def _result(
-    student: str, exercise: Exercise, lang: Lang, status: RunStatus, each: CheckStatus, why: Text
-) -> GradeResult:
-    outcomes = [CheckOutcome(check_id, each, why) for check_id in exercise.rubric.check_ids]
-    return GradeResult(
-        exercise_id=exercise.id,
-        exercise_title=exercise.title,
-        student=student,
-        sheet=score(exercise.rubric, outcomes),
-        started_at=datetime.now(timezone.utc),
-        duration_s=0.0,
-        lang=lang,
-        status=status,
-        notes=(why,),
-    )
-
-
 def _log(result: CommandResult) -> str:
     status = "timeout" if result.timed_out else f"exit {result.returncode}"
     heading = f"$ {result.shown}  [{status}, {result.duration_s:.1f} s]"
     return f"{heading}\n{result.output.rstrip()}\n"
-
-
-def _compose_failed(phase: str, result: CommandResult) -> Text:
-    tail = " ".join(result.output.strip().splitlines()[-3:])[-400:]
-    return Text(
-        fr=f"docker compose {phase} a échoué (code {result.returncode}) : {tail}",
-        en=f"docker compose {phase} failed (exit {result.returncode}): {tail}",
-    )
-
-
-def _timeout(phase: str, result: CommandResult) -> Text:
-    seconds = f"{result.duration_s:.0f}"
-    return Text(
-        fr=f"error: timeout — docker compose {phase} n'a pas fini en {seconds} s",
-        en=f"error: timeout — docker compose {phase} did not finish within {seconds} s",
-    )
 
 
 def _not_ready(seconds: float) -> Text:
@@ -324,7 +192,3 @@ def _not_ready(seconds: float) -> Text:
         fr=f"services pas prêts (en marche, sains) après {seconds:g} s : corrigés tels quels",
         en=f"services not ready (running, healthy) after {seconds:g} s: graded as they were",
     )
-
-
-def _unreadable(exc: Exception) -> Text:
-    return Text(fr=f"fichier compose illisible : {exc}", en=f"unreadable compose file: {exc}")

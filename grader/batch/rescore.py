@@ -1,8 +1,10 @@
 """``grade rescore``: a batch's scores again, from the stored per-check outcomes, under a
 changed rubric (points, penalties, prerequisites). No engine is involved.
 
-A check the stored run skipped or could not run stays unearned (it was never observed); a
-check the new rubric adds counts as not run.
+Scores come from each student's ``outcomes.json``, which holds what the grading observed and
+is never rewritten: rescoring under the rubric the batch used gives back the original marks,
+whatever rubrics were tried in between. A check the stored run skipped or could not run stays
+unearned (it was never observed); a check the new rubric adds counts as not run.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ def rescore(out_dir: Path, rubric_file: Path | None = None) -> list[GradeResult]
         ) from exc
     exercise = find(str(batch["exercise"]))
     if rubric_file is not None:
-        exercise = dataclasses.replace(exercise, rubric=load_rubric(rubric_file))
+        exercise = dataclasses.replace(exercise, rubric=load_rubric(rubric_file.expanduser()))
     results = list(outputs.graded(exercise.rubric).values())
     for result in results:
-        outputs.write_student(result)  # report.json and junit.xml; the replay log stays
+        outputs.write_reports(result)  # the outcomes and the replay log stay as they were
     outputs.write_class(
         exercise,
         results,

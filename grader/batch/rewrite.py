@@ -1,19 +1,29 @@
-"""Rewriting a reviewed submission so that many run side by side on one engine.
+"""Rewriting a reviewed submission so that it runs isolated, beside others, on one engine.
 
-Compose already scopes what it creates to the project; a submission can undo that with fixed
-names (``container_name:``, a network's or volume's ``name:``). Those are removed, so every
-object is ``<project>_<key>`` and still carries the Compose labels the checks resolve through.
-The exercise's declared host ports and host folders get values of the run's own (the checks
-are told through parameter overrides); images the submission builds are tagged per project
-(and labelled with the name the student gave, which checks may ask for); every container gets
-memory, CPU and process limits; everything gets the batch's labels. Pure: model in, model out.
+The keys :mod:`grader.batch.policy` marks *rewritten* get the batch's values here. Pure: a model
+in, a model out.
+
+- Names: fixed names (``container_name:``, a network's or volume's ``name:``, the project's
+  ``name:``) are removed, so every object is ``<project>_<key>`` and carries the Compose labels
+  the checks resolve through.
+- Published ports: every host port becomes a port of the run's own (from the batch's pool),
+  bound to 127.0.0.1, so nothing a submission publishes is reachable from outside the engine
+  host or collides with another run. The exercise's declared ports (``host_ports``) are told to
+  the checks through parameter overrides.
+- Host folders: a bind of a declared folder (``/tmp/data``) becomes a folder of the run's own.
+- Images the submission builds get a tag of the batch's own (``<project>/<name>:<tag>``) and
+  are labelled with the name the student gave them, which checks may ask for.
+- Limits: memory, CPU and pids on every container (the student's where lower), tmpfs sizes
+  capped; ``deploy.resources``, which would take precedence, is dropped.
+- Labels: everything gets the batch's.
 """
 
 from __future__ import annotations
 
 import copy
 import posixpath
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,26 +42,21 @@ class Isolated:
     notes: tuple[Text, ...]
 
 
-def published_host_ports(model: Mapping[str, Any]) -> set[int]:
-    """Every fixed host port the model publishes (ranges expanded)."""
-    ports: set[int] = set()
+def published_ports(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The distinct (host port, protocol) pairs the model publishes, in order: each gets one
+    port of the batch's pool (two services publishing the same host port still collide, as
+    they would on the student's machine)."""
+    found: dict[tuple[str, str], None] = {}
+    for port in _ports(model):
+        published = str(port.get("published") or "")
+        if published:
+            found[(published, str(port.get("protocol") or "tcp"))] = None
+    return list(found)
+
+
+def _ports(model: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     for service in (model.get("services") or {}).values():
-        for port in service.get("ports") or ():
-            ports |= _published(port)
-    return ports
-
-
-def _published(port: Mapping[str, Any]) -> set[int]:
-    text = str(port.get("published") or "")
-    low, _, high = text.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()):
-        return set()
-    return set(range(int(low), int(high or low) + 1))
-
-
-def declared_defaults(exercise: Exercise) -> dict[int, str]:
-    """The exercise's declared host ports: default value -> parameter name."""
-    return {int(exercise.params[name]): name for name in exercise.host_ports}
+        yield from service.get("ports") or ()
 
 
 def isolate(
@@ -60,21 +65,20 @@ def isolate(
     exercise: Exercise,
     project: str,
     scratch: str,
-    ports: Mapping[str, int],
+    ports: list[int],
     labels: Mapping[str, str],
 ) -> Isolated:
     """Rewrite ``model`` (a copy) for project ``project``.
 
-    ``scratch`` is the run's folder on the engine host; ``ports`` maps each declared host-port
-    parameter to the host port this run uses instead.
+    ``scratch`` is the run's folder on the engine host; ``ports`` are the pool ports given to
+    the run, one per entry of :func:`published_ports`.
     """
     rewritten: dict[str, Any] = copy.deepcopy(dict(model))
     notes: list[Text] = []
-    overrides: dict[str, str] = {}
     rewritten.pop("name", None)
-    declared = declared_defaults(exercise)
+    overrides, port_notes = _rewrite_ports(rewritten, exercise, ports)
+    notes += port_notes
     paths = {name: posixpath.normpath(str(exercise.params[name])) for name in exercise.host_paths}
-
     for service_name, service in (rewritten.get("services") or {}).items():
         if service.pop("container_name", None) is not None:
             notes.append(
@@ -83,23 +87,19 @@ def isolate(
                     f"container_name of service {service_name}",
                 )
             )
-        for port in service.get("ports") or ():
-            name = (
-                declared.get(int(port["published"]))
-                if str(port.get("published", "")).isdigit()
-                else None
-            )
-            if name is not None:
-                port["published"] = str(ports[name])
-                overrides[name] = str(ports[name])
         for mount in service.get("volumes") or ():
             if mount.get("type") == "bind":
                 mount["source"] = _in_scratch(str(mount["source"]), paths, scratch)
+            if mount.get("type") == "tmpfs":
+                tmpfs = mount.setdefault("tmpfs", {})
+                tmpfs["size"] = str(_capped(tmpfs.get("size")))
+        if service.get("tmpfs"):
+            service["tmpfs"] = [_capped_tmpfs(entry) for entry in _as_list(service["tmpfs"])]
         _limit(service)
         build = service.get("build")
         if isinstance(build, dict):
             original = service.get("image") or f"{project}-{service_name}"
-            service["image"] = f"{project}/{_repository_safe(original)}"
+            service["image"] = built_image_tag(project, original)
             build["labels"] = {
                 **(build.get("labels") or {}),
                 **labels,
@@ -118,6 +118,47 @@ def isolate(
     return Isolated(rewritten, overrides, tuple(dict.fromkeys(notes)))
 
 
+def _rewrite_ports(
+    model: dict[str, Any], exercise: Exercise, pool: list[int]
+) -> tuple[dict[str, str], list[Text]]:
+    given = dict(zip(published_ports(model), pool, strict=True))
+    declared = {str(exercise.params[name]): name for name in exercise.host_ports}
+    overrides: dict[str, str] = {}
+    moved: list[str] = []
+    for port in _ports(model):
+        port["host_ip"] = "127.0.0.1"
+        published = str(port.get("published") or "")
+        if not published:
+            continue  # the engine picks a free port, on loopback as above
+        new = given[(published, str(port.get("protocol") or "tcp"))]
+        port["published"] = str(new)
+        moved.append(f"{published}→{new}")
+        if published in declared:
+            overrides[declared[published]] = str(new)
+    notes = []
+    if moved:
+        listing = ", ".join(dict.fromkeys(moved))
+        notes.append(
+            Text(
+                fr=f"ports publiés sur 127.0.0.1, aux numéros de la correction groupée : {listing}",
+                en=f"published ports bound to 127.0.0.1, at the batch's numbers: {listing}",
+            )
+        )
+    return overrides, notes
+
+
+def built_image_tag(project: str, original: str) -> str:
+    """The batch's own tag for an image the submission builds as ``original``.
+
+    >>> built_image_tag("tpgab12-ada-3f2e1d", "Tp_Graphite:V1")
+    'tpgab12-ada-3f2e1d/tp_graphite:V1'
+    """
+    repository, _, tag = tagged(original).rpartition(":")
+    safe = re.sub(r"[^a-z0-9._-]+", "-", repository.lower()).strip(".-_") or "image"
+    safe_tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", tag).lstrip(".-")[:128] or "latest"
+    return f"{project}/{safe}:{safe_tag}"
+
+
 def _scoped(what_fr: str, what_en: str) -> Text:
     return Text(
         fr=f"{what_fr} ignoré : en correction groupée, chaque copie a ses propres noms "
@@ -130,26 +171,42 @@ def _scoped(what_fr: str, what_en: str) -> Text:
 def _in_scratch(source: str, paths: Mapping[str, str], scratch: str) -> str:
     normal = posixpath.normpath(source)
     for name, folder in paths.items():
-        if normal == folder or normal.startswith(folder.rstrip("/") + "/"):
-            return f"{scratch}/{name}{normal[len(folder) :]}"
-    return source  # review refused every other bind: nothing else reaches here
+        if normal == folder:
+            return f"{scratch}/{name}"
+    # The policy refused every other bind; should one get here, it must not reach the host.
+    return f"{scratch}/refused"
 
 
 def _limit(service: dict[str, Any]) -> None:
     """Memory, CPU and pids limits: the batch's, or the student's where lower."""
     memory = _bytes(service.get("mem_limit"))
-    service["mem_limit"] = (
-        min(memory, defaults.BATCH_MEMORY_BYTES) if memory else defaults.BATCH_MEMORY_BYTES
-    )
+    limit = min(memory, defaults.BATCH_MEMORY_BYTES) if memory else defaults.BATCH_MEMORY_BYTES
+    service["mem_limit"] = limit
+    if _bytes(service.get("mem_reservation")) > limit:
+        service["mem_reservation"] = limit
+    shm = _bytes(service.get("shm_size"))
+    if shm:
+        service["shm_size"] = min(shm, defaults.BATCH_TMPFS_BYTES)
     cpus = float(service.get("cpus") or 0)
     service["cpus"] = min(cpus, defaults.BATCH_CPUS) if cpus > 0 else defaults.BATCH_CPUS
     pids = int(service.get("pids_limit") or 0)
     service["pids_limit"] = min(pids, defaults.BATCH_PIDS) if pids > 0 else defaults.BATCH_PIDS
-    # deploy.resources would take precedence over the limits above: drop what could raise them.
-    resources = (service.get("deploy") or {}).get("resources")
-    if isinstance(resources, dict):
-        resources.pop("limits", None)
-        resources.pop("reservations", None)
+    deploy = service.get("deploy")
+    if isinstance(deploy, dict):
+        deploy.pop("resources", None)
+
+
+def _capped(size: Any) -> int:
+    given = _bytes(size)
+    return min(given, defaults.BATCH_TMPFS_BYTES) if given else defaults.BATCH_TMPFS_BYTES
+
+
+def _capped_tmpfs(entry: Any) -> str:
+    """``/run`` or ``/run:size=1g,mode=1777`` with its size capped (set when absent)."""
+    path, _, options = str(entry).partition(":")
+    kept = [o for o in options.split(",") if o and not o.startswith("size=")]
+    size = next((o[5:] for o in options.split(",") if o.startswith("size=")), None)
+    return ":".join([path, ",".join([f"size={_capped(size)}", *kept])])
 
 
 def _bytes(value: Any) -> int:
@@ -162,12 +219,15 @@ def _bytes(value: Any) -> int:
     for suffix in ("kb", "mb", "gb", "k", "m", "g", "b"):
         if text.endswith(suffix):
             number = text[: -len(suffix)]
-            return int(float(number) * units.get(suffix[0], 1)) if number else 0
-    return int(float(text)) if text.replace(".", "", 1).isdigit() else 0
+            try:
+                return int(float(number) * units.get(suffix[0], 1)) if number else 0
+            except ValueError:
+                return 0
+    try:
+        return int(float(text))
+    except ValueError:
+        return 0
 
 
-def _repository_safe(reference: str) -> str:
-    """An image reference made into one lowercase repository path component (tag kept)."""
-    repository, _, tag = tagged(reference).rpartition(":")
-    safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in repository.lower())
-    return f"{safe.strip('.-_') or 'image'}:{tag}"
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]

@@ -2,17 +2,18 @@
 :func:`grade_in_place` (each student's own engine, as it is).
 
 Both write each student's files as soon as they are graded and the class files at the end,
-skip students already graded with ``resume``, and survive any one student going wrong: an
-exception while grading one becomes that student's ``error``, the batch goes on. Grading runs
-pytest in-process, which is not thread-safe: gradings take turns (they are the short part;
-``compose up`` and ``down`` run in parallel).
+skip students already graded with ``resume`` (students in error are graded again), and
+survive any one student going wrong: an exception while grading one becomes that student's
+``error``, the batch goes on. Gradings run in worker processes, each killed at its deadline
+(:mod:`grader.harness.workers`), so ``jobs`` and several engines grade in parallel and no
+student can hold the others up.
 """
 
 from __future__ import annotations
 
-import secrets
+import shutil
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +21,18 @@ from typing import Protocol
 
 from grader import defaults
 from grader.batch.outputs import BatchOutputs
-from grader.batch.replay import Deadlines, Prepared, Replayed, failed, prepare, refused, replay
+from grader.batch.prepare import Prepared, prepare
+from grader.batch.replay import Deadlines, EngineTarget, Replayed, replay
 from grader.batch.schedule import Scheduler
+from grader.batch.stage import staging_root
 from grader.batch.submissions import StudentEngine, Submission
-from grader.engine.base import Engine
-from grader.errors import GraderError
+from grader.batch.verdicts import INTERRUPTED, failed, refused, timed_out, unexpected
 from grader.exercise.model import Exercise
-from grader.harness.run import grade
-from grader.i18n import Lang, Text
-from grader.observe.prober import Prober
-from grader.result import GradeResult
+from grader.harness.workers import GradingFailed, GradingJob, GradingTimedOut, GradingWorkers
+from grader.i18n import Lang
+from grader.judge.outcome import CheckStatus
+from grader.observe.prober import Prober, new_run_id
+from grader.result import GradeResult, RunStatus
 
 
 class BatchObserver(Protocol):
@@ -41,26 +44,22 @@ class BatchObserver(Protocol):
 
 
 @dataclass(frozen=True)
-class EngineTarget:
-    """An engine to replay submissions on, and the URL Compose reaches it by."""
-
-    engine: Engine
-    host: str | None = None
-
-
-@dataclass(frozen=True)
 class BatchReport:
     results: tuple[GradeResult, ...]
     interrupted: bool = False
     timings: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Per student, seconds per replay phase (up, ready, grade, down)."""
 
+    @property
+    def to_look_at(self) -> tuple[GradeResult, ...]:
+        """Students a teacher should look at: not graded, or graded with checks in error
+        (each such check cost points that were not the student's to lose)."""
+        return tuple(result for result in self.results if needs_a_look(result))
 
-def _unexpected(exc: BaseException) -> Text:
-    detail = f"{type(exc).__name__}: {exc}"[:300]
-    return Text(
-        fr=f"erreur du correcteur pendant cette copie ({detail})",
-        en=f"grader error on this submission ({detail})",
+
+def needs_a_look(result: GradeResult) -> bool:
+    return result.status is RunStatus.ERROR or (
+        result.status is RunStatus.GRADED and result.sheet.count(CheckStatus.ERROR) > 0
     )
 
 
@@ -106,12 +105,14 @@ def _already_graded(
     students: Sequence[str],
     resume: bool,
     observer: BatchObserver | None,
-) -> dict[str, GradeResult]:
-    """With ``resume``, the students whose report is already written (they are skipped)."""
-    done = outputs.graded(exercise.rubric) if resume else {}
+) -> tuple[dict[str, GradeResult], set[str]]:
+    """With ``resume``: every stored result (the class files cover them all), and the students
+    to skip: those graded (students in error, or with a check in error, are graded again)."""
+    stored = outputs.graded(exercise.rubric) if resume else {}
+    done = {student for student, result in stored.items() if not needs_a_look(result)}
     if observer is not None:
         observer.planned(len(students), sum(1 for student in students if student in done))
-    return done
+    return stored, done
 
 
 def replay_batch(
@@ -131,63 +132,103 @@ def replay_batch(
     stop: threading.Event | None = None,
 ) -> BatchReport:
     """Replay every submission on ``targets`` (``jobs`` at once on each), grade it, tear it
-    down. Setting ``stop`` (Ctrl-C) hands out no more submissions and tears down the running
-    ones; the report then says ``interrupted``."""
+    down. Setting ``stop`` (Ctrl-C) hands out no more submissions, ends the gradings under way
+    and tears down the running ones; the report then says ``interrupted``."""
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
-    done = _already_graded(outputs, exercise, [s.student for s in submissions], resume, observer)
+    stored, done = _already_graded(
+        outputs, exercise, [s.student for s in submissions], resume, observer
+    )
     todo = [s for s in submissions if s.student not in done]
-    batch_id = secrets.token_hex(3)
-    for target in targets:  # one clear environment error before any student is touched
-        Prober(target.engine, image=probe_image).ensure_image()
+    batch_id = new_run_id()[:6]
+    # One clear environment error before any student is touched; then every probe and reader
+    # of the batch is created from that image's id, whatever a tag points at later.
+    probe_ids = [_pinned(target, probe_image) for target in targets]
     outputs.write_batch(
         exercise,
         {"mode": "replay", "batch_id": batch_id, "lang": lang, "id_column": id_column,
-         "engines": [t.host or t.engine.info.endpoint for t in targets]},
+         "engines": [t.url for t in targets]},
     )  # fmt: skip
     collector = _Collector(outputs, observer)
-    runnable: list[Prepared] = []
-    with ThreadPoolExecutor(max_workers=max(jobs * len(targets), 1)) as pool:
-        prepared_all = pool.map(
-            lambda s: prepare(s, exercise=exercise, batch_id=batch_id, max_services=max_services),
-            todo,
+    staging = staging_root()
+    graders = GradingWorkers(max(jobs, 1) * len(targets))
+    try:
+        runnable = _prepare_all(
+            todo, exercise, batch_id, staging, max_services, jobs, collector, lang
         )
-        for prepared in prepared_all:
-            if prepared.error is not None:
-                collector.add(
-                    failed(prepared.submission.student, exercise, lang, prepared.error),
-                    prepared.log,
-                )
-            elif prepared.refusals:
-                collector.add(refused(prepared, exercise, lang), prepared.log)
+        scheduler = Scheduler(runnable, engines=len(targets))
+
+        def work(index: int, target: EngineTarget) -> None:
+            while (assignment := scheduler.take(index)) is not None:
+                prepared = assignment.prepared
+                try:
+                    replayed = replay(
+                        prepared, exercise=exercise, target=target, batch_id=batch_id,
+                        ports=assignment.ports, staging=staging, lang=lang,
+                        probe_image=probe_ids[index], graders=graders, stop=stop,
+                        deadlines=deadlines,
+                    )  # fmt: skip
+                except Exception as exc:  # one student's trouble never ends the batch
+                    student = prepared.submission.student
+                    replayed = Replayed(failed(student, exercise, lang, unexpected(exc)), "")
+                finally:
+                    scheduler.release(index, assignment)
+                collector.add(replayed.result, replayed.log, replayed.timings)
+
+        workers = [
+            threading.Thread(target=work, args=(index, target), name=f"batch-{index}-{slot}")
+            for index, target in enumerate(targets)
+            for slot in range(max(jobs, 1))
+        ]
+
+        def on_stop() -> None:
+            scheduler.stop()
+            graders.close()
+
+        interrupted = _run_workers(workers, stop, on_stop) or stop.is_set()
+    finally:
+        graders.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    return collector.finish(exercise, stored, interrupted, id_column=id_column, lang=lang)
+
+
+def _pinned(target: EngineTarget, probe_image: str) -> str:
+    prober = Prober(target.engine, image=probe_image)
+    prober.ensure_image()
+    found = target.engine.image(probe_image)
+    return found.id if found is not None else probe_image
+
+
+def _prepare_all(
+    todo: Iterable[Submission],
+    exercise: Exercise,
+    batch_id: str,
+    staging: Path,
+    max_services: int,
+    jobs: int,
+    collector: _Collector,
+    lang: Lang,
+) -> list[Prepared]:
+    """Stage and review every submission (no engine involved); refusals and errors are
+    written at once, the runnable ones returned in order."""
+    runnable: list[Prepared] = []
+
+    def one(submission: Submission) -> Prepared:
+        return prepare(
+            submission, exercise=exercise, batch_id=batch_id, staging=staging,
+            max_services=max_services,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 2)) as pool:
+        for prepared in pool.map(one, todo):
+            student = prepared.submission.student
+            if prepared.refusals:
+                collector.add(refused(student, exercise, lang, prepared.refusals), prepared.log)
+            elif prepared.error is not None:
+                collector.add(failed(student, exercise, lang, prepared.error), prepared.log)
             else:
                 runnable.append(prepared)
-    scheduler = Scheduler(runnable, engines=len(targets), declared=exercise.host_ports)
-    grading = threading.Lock()
-
-    def work(index: int, target: EngineTarget) -> None:
-        while (taken := scheduler.take(index)) is not None:
-            prepared, ports = taken
-            try:
-                replayed = replay(
-                    prepared, exercise=exercise, engine=target.engine, host=target.host,
-                    batch_id=batch_id, ports=ports, lang=lang, probe_image=probe_image,
-                    grading=grading, stop=stop, deadlines=deadlines,
-                )  # fmt: skip
-            except Exception as exc:  # one student's trouble never ends the batch
-                student = prepared.submission.student
-                replayed = Replayed(failed(student, exercise, lang, _unexpected(exc)), "")
-            finally:
-                scheduler.release(index, prepared, ports)
-            collector.add(replayed.result, replayed.log, replayed.timings)
-
-    workers = [
-        threading.Thread(target=work, args=(index, target), name=f"batch-{index}-{slot}")
-        for index, target in enumerate(targets)
-        for slot in range(max(jobs, 1))
-    ]
-    interrupted = _run_workers(workers, stop, scheduler.stop) or stop.is_set()
-    return collector.finish(exercise, done, interrupted, id_column=id_column, lang=lang)
+    return runnable
 
 
 def grade_in_place(
@@ -195,28 +236,31 @@ def grade_in_place(
     students: Sequence[StudentEngine],
     *,
     out_dir: Path,
-    connect: Callable[[str], Engine],
     jobs: int = 1,
     resume: bool = False,
     lang: Lang = defaults.DEFAULT_LANG,
     probe_image: str = defaults.PROBE_IMAGE,
     id_column: str = defaults.GRADEBOOK_ID_COLUMN,
+    deadline_s: float = defaults.BATCH_GRADE_TIMEOUT_S,
     observer: BatchObserver | None = None,
     stop: threading.Event | None = None,
 ) -> BatchReport:
-    """Grade each student's own engine as it is: nothing set up, nothing torn down."""
+    """Grade each student's own engine as it is: nothing set up, nothing torn down. Each
+    grading runs in a worker process, killed at ``deadline_s``: a student's engine is
+    theirs, and may answer slowly or not at all."""
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
-    done = _already_graded(outputs, exercise, [s.student for s in students], resume, observer)
-    todo = [s for s in students if s.student not in done]
+    stored, done = _already_graded(
+        outputs, exercise, [s.student for s in students], resume, observer
+    )
+    pending = [s for s in students if s.student not in done]
     outputs.write_batch(
         exercise, {"mode": "in-place", "lang": lang, "id_column": id_column,
                    "engines": [s.host for s in students]},
     )  # fmt: skip
     collector = _Collector(outputs, observer)
-    grading = threading.Lock()
-    pending = list(todo)
     taking = threading.Lock()
+    graders = GradingWorkers(max(jobs, 1))
 
     def work() -> None:
         while not stop.is_set():
@@ -224,29 +268,28 @@ def grade_in_place(
                 if not pending:
                     return
                 student = pending.pop(0)
-            collector.add(_grade_one(student), None)
+            collector.add(grade_one(student), None)
 
-    def _grade_one(student: StudentEngine) -> GradeResult:
+    def grade_one(student: StudentEngine) -> GradeResult:
+        job = GradingJob(
+            exercise=exercise, student=student.student, host=student.host, run_id=new_run_id(),
+            lang=lang, probe_image=probe_image,
+            probe_deadline_s=defaults.BATCH_GRADE_PROBE_DEADLINE_S,
+        )  # fmt: skip
         try:
-            engine = connect(student.host)
-        except GraderError as exc:
-            return failed(student.student, exercise, lang, exc.text)
-        try:
-            with grading:
-                return grade(
-                    exercise, engine=engine, student=student.student, lang=lang,
-                    probe_image=probe_image, probe_deadline_s=defaults.BATCH_GRADE_PROBE_DEADLINE_S,
-                )  # fmt: skip
-        except GraderError as exc:
-            return failed(student.student, exercise, lang, exc.text)
-        except Exception as exc:  # one student's trouble never ends the batch
-            return failed(student.student, exercise, lang, _unexpected(exc))
-        finally:
-            engine.close()
+            return graders.grade(job, deadline_s)
+        except GradingTimedOut:
+            return failed(student.student, exercise, lang, timed_out(deadline_s))
+        except GradingFailed as exc:
+            why = INTERRUPTED if stop.is_set() else exc.text
+            return failed(student.student, exercise, lang, why)
 
     workers = [threading.Thread(target=work, name=f"in-place-{n}") for n in range(max(jobs, 1))]
-    interrupted = _run_workers(workers, stop, lambda: None) or stop.is_set()
-    return collector.finish(exercise, done, interrupted, id_column=id_column, lang=lang)
+    try:
+        interrupted = _run_workers(workers, stop, graders.close) or stop.is_set()
+    finally:
+        graders.close()
+    return collector.finish(exercise, stored, interrupted, id_column=id_column, lang=lang)
 
 
 def _run_workers(
@@ -256,13 +299,15 @@ def _run_workers(
     submissions are torn down, within their deadlines). Returns whether it was interrupted."""
     for worker in workers:
         worker.start()
-    interrupted = False
+    interrupted = stopping = False
     while any(worker.is_alive() for worker in workers):
         try:
+            if stop.is_set() and not stopping:
+                stopping = True
+                on_stop()
             for worker in workers:
                 worker.join(0.2)
         except KeyboardInterrupt:
             interrupted = True
             stop.set()
-            on_stop()
     return interrupted

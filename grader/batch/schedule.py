@@ -1,25 +1,26 @@
 """Which submission runs next, on which engine, with which host ports.
 
-Each engine runs up to ``jobs`` submissions at once. Two submissions that publish the same
-host port are never on the same engine at the same time: a worker takes the first pending
-submission whose fixed host ports are all free on its engine, and waits for a release when
-none fits (the student is scheduled later, never failed). The host ports an exercise declares
-(``host_ports``) are not fixed: each run gets free ones from a range of the batch's own.
+Each engine runs up to ``jobs`` submissions at once, taken in order. Every port a submission
+publishes is rewritten to a port of the batch's pool (:mod:`grader.batch.rewrite`), so the
+scheduler hands each run as many free pool ports as it publishes, and takes them back when the
+run is torn down. A run that needs more ports than the pool has free waits for a release.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from grader import defaults
-from grader.batch.replay import Prepared
+from grader.batch.prepare import Prepared
+from grader.batch.rewrite import published_ports
 
 
-@dataclass
-class _EnginePorts:
-    busy: set[int] = field(default_factory=set)
+@dataclass(frozen=True)
+class Assignment:
+    prepared: Prepared
+    ports: list[int]
 
 
 class Scheduler:
@@ -28,35 +29,32 @@ class Scheduler:
         pending: Sequence[Prepared],
         *,
         engines: int,
-        declared: Sequence[str],
         port_range: tuple[int, int] = defaults.BATCH_PORT_RANGE,
     ) -> None:
         self._pending = list(pending)
-        self._engines = [_EnginePorts() for _ in range(engines)]
-        self._declared = list(declared)
-        self._range = port_range
+        low, high = port_range
+        self._free = [list(range(low, high + 1)) for _ in range(engines)]
         self._changed = threading.Condition()
         self._stopped = False
 
-    def take(self, engine: int) -> tuple[Prepared, dict[str, int]] | None:
-        """The next submission for ``engine`` and the declared ports it gets; ``None`` when
-        nothing is left (or the batch stops). Blocks while every pending one conflicts."""
+    def take(self, engine: int) -> Assignment | None:
+        """The next submission for ``engine`` and its ports; ``None`` when nothing is left (or
+        the batch stops). Blocks while the pool cannot serve the next one."""
         with self._changed:
             while True:
                 if self._stopped or not self._pending:
                     return None
-                ports = self._engines[engine]
-                for index, prepared in enumerate(self._pending):
-                    if prepared.host_ports.isdisjoint(ports.busy):
-                        del self._pending[index]
-                        given = self._allocate(ports, prepared.host_ports)
-                        ports.busy |= prepared.host_ports | set(given.values())
-                        return prepared, given
+                needed = len(published_ports(self._pending[0].model or {}))
+                free = self._free[engine]
+                if needed <= len(free):
+                    prepared = self._pending.pop(0)
+                    ports, free[:] = free[:needed], free[needed:]
+                    return Assignment(prepared, ports)
                 self._changed.wait()
 
-    def release(self, engine: int, prepared: Prepared, given: dict[str, int]) -> None:
+    def release(self, engine: int, assignment: Assignment) -> None:
         with self._changed:
-            self._engines[engine].busy -= prepared.host_ports | set(given.values())
+            self._free[engine] = sorted(self._free[engine] + assignment.ports)
             self._changed.notify_all()
 
     def stop(self) -> None:
@@ -64,8 +62,3 @@ class Scheduler:
         with self._changed:
             self._stopped = True
             self._changed.notify_all()
-
-    def _allocate(self, ports: _EnginePorts, fixed: frozenset[int]) -> dict[str, int]:
-        low, high = self._range
-        free = (p for p in range(low, high + 1) if p not in ports.busy and p not in fixed)
-        return {name: next(free) for name in self._declared}

@@ -3,42 +3,44 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import defaults
 from grader.errors import UsageError
 from grader.i18n import Text
 
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's folder: a compose file and the build contexts it names."""
+    """One student's folder, as the teacher received it (never read in place: it is staged
+    first, see :mod:`grader.batch.stage`)."""
 
     student: str
     folder: Path
-    compose_file: Path | None
-    """``None`` when the folder holds none of the accepted compose file names."""
 
 
 def find_submissions(root: Path) -> list[Submission]:
-    """Every sub-folder of ``root`` is a student (its name is the student id), sorted."""
-    if not root.is_dir():
+    """Every sub-folder of ``root`` is a student (its name is the student id), sorted.
+
+    ``root`` may be relative, start with ``~`` or end with a slash. Entries that are symbolic
+    links are kept (staging refuses them, with the reason in the student's report); files and
+    hidden entries are ignored."""
+    folder = Path(os.path.abspath(root.expanduser()))
+    if not folder.is_dir():
         raise UsageError(
             Text(
                 fr=f"dossier des soumissions introuvable : {root}",
                 en=f"submissions folder not found: {root}",
             )
         )
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        compose = next(
-            (folder / name for name in defaults.COMPOSE_FILE_NAMES if (folder / name).is_file()),
-            None,
-        )
-        found.append(Submission(folder.name, folder.resolve(), compose))
-    return found
+    entries = sorted(
+        entry
+        for entry in folder.iterdir()
+        if not entry.name.startswith(".") and (entry.is_symlink() or entry.is_dir())
+    )
+    return [Submission(entry.name, entry) for entry in entries]
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ _HOST = re.compile(r"^(ssh|tcp|unix|npipe)://\S+$")
 def read_hosts(path: Path) -> list[StudentEngine]:
     """Rows ``student,docker_host`` (a header row ``student,docker_host`` is allowed)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.expanduser().read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(
             Text(fr=f"{path} illisible : {exc.strerror}", en=f"cannot read {path}: {exc.strerror}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -23,7 +22,7 @@ from grader.cli.common import (
 from grader.i18n import Lang, Text
 
 if TYPE_CHECKING:
-    from grader.result import GradeResult
+    from grader.batch.run import BatchReport
 
 
 @app.command("batch")
@@ -69,9 +68,10 @@ def batch(
     probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
 ) -> None:
     """Grade a class: replay submission folders, or grade students' engines in place."""
-    from grader.batch.run import EngineTarget, grade_in_place, replay_batch
+    from grader.batch.replay import EngineTarget
+    from grader.batch.run import grade_in_place, replay_batch
     from grader.batch.submissions import find_submissions, read_hosts
-    from grader.engine.connection import connect
+    from grader.engine.connection import choose_endpoint, connect
     from grader.exercise.catalog import find
     from grader.report.progress import BatchProgress
 
@@ -87,34 +87,38 @@ def batch(
     with errors_as_exit_codes(chosen):
         exercise = find(exercise_id)
         stop = threading.Event()
-        with BatchProgress(console(stderr=True), chosen) as progress:
-            if hosts is not None:
+        if hosts is not None:
+            students = read_hosts(hosts)
+            with BatchProgress(console(stderr=True), chosen) as progress:
                 report = grade_in_place(
-                    exercise, read_hosts(hosts), out_dir=out, connect=connect, jobs=jobs,
-                    resume=resume, lang=chosen, probe_image=probe_image, id_column=id_column,
-                    observer=progress, stop=stop,
+                    exercise, students, out_dir=out, jobs=jobs, resume=resume, lang=chosen,
+                    probe_image=probe_image, id_column=id_column, observer=progress, stop=stop,
                 )  # fmt: skip
-            else:
-                assert submissions is not None
-                targets = [EngineTarget(connect(url), url) for url in (host or [None])]
-                try:
+        elif submissions is not None:  # one of the two is given: checked above
+            found = find_submissions(submissions)  # a wrong folder is a usage error, first
+            # Each URL explicit: Compose and the grading workers are told where to go.
+            urls = [choose_endpoint(url).url for url in (host or [None])]
+            targets: list[EngineTarget] = []
+            try:
+                targets += [EngineTarget(connect(url), url) for url in urls]
+                with BatchProgress(console(stderr=True), chosen) as progress:
                     report = replay_batch(
-                        exercise, find_submissions(submissions), targets=targets, out_dir=out,
-                        jobs=jobs, resume=resume, lang=chosen, probe_image=probe_image,
+                        exercise, found, targets=targets, out_dir=out, jobs=jobs,
+                        resume=resume, lang=chosen, probe_image=probe_image,
                         id_column=id_column, max_services=max_services, observer=progress,
                         stop=stop,
                     )  # fmt: skip
-                finally:
-                    for target in targets:
-                        target.engine.close()
-    _batch_summary(report.results, out, chosen)
+            finally:
+                for target in targets:
+                    target.engine.close()
+    _batch_summary(report, out, chosen)
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(1 if any(r.status.value == "error" for r in report.results) else 0)
+    raise typer.Exit(1 if report.to_look_at else 0)
 
 
-def _batch_summary(results: Iterable[GradeResult], out: Path, lang: Lang) -> None:
-    counts = Counter(result.status.value for result in results)
+def _batch_summary(report: BatchReport, out: Path, lang: Lang) -> None:
+    counts = Counter(result.status.value for result in report.results)
     line = Text(
         fr="{graded} corrigées, {refused} refusées, {error} en erreur — bilan : {summary}",
         en="{graded} graded, {refused} refused, {error} errors — summary: {summary}",
@@ -125,6 +129,14 @@ def _batch_summary(results: Iterable[GradeResult], out: Path, lang: Lang) -> Non
         summary=out / "summary.html",
     )
     console().print(line.render(lang), highlight=False, markup=False)
+    look = [r.student for r in report.to_look_at]
+    if look:
+        listing = ", ".join(look[:20]) + (" …" if len(look) > 20 else "")
+        console().print(
+            Text(fr=f"à examiner : {listing}", en=f"to look at: {listing}").render(lang),
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command("rescore")
@@ -144,9 +156,11 @@ def rescore_command(
     from grader.batch.rescore import rescore
 
     chosen = lang_of(lang)
+    from grader.batch.run import BatchReport
+
     with errors_as_exit_codes(chosen):
         results = rescore(out, rubric)
-    _batch_summary(results, out, chosen)
+    _batch_summary(BatchReport(tuple(results)), out, chosen)
 
 
 @app.command("clean")

@@ -93,12 +93,15 @@ class Engine(Protocol):
         """Force-remove every container matching ``labels``; returns how many there were."""
         ...
 
-    def remove_images(self, labels: LabelSelector) -> int:
-        """Remove every image matching ``labels`` (those a batch built); returns how many."""
+    def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:
+        """Remove the tags starting with ``repository_prefix`` from every image matching
+        ``labels`` (an image goes with its last tag; one that carries another tag stays, and
+        no image is ever removed by id). Returns how many tags were removed."""
         ...
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:
-        """Remove every container, then network, then volume matching ``labels``."""
+        """Remove every container (with its anonymous volumes), then network, then volume
+        matching ``labels``."""
         ...
 
     def close(self) -> None: ...

@@ -26,7 +26,13 @@ class EndpointChoice:
 
 
 def choose_endpoint(host: str | None = None) -> EndpointChoice:
-    if host:
+    """Where ``host`` (or, without it, the environment) says the engine is. A ``host`` that
+    is the environment's own ``DOCKER_HOST`` keeps its TLS settings, so a URL found once can be
+    passed on (to grading workers, to Compose) without losing them."""
+    if host and host != os.environ.get("DOCKER_HOST"):
+        context = _current_context()
+        if context is not None and context.url == host:
+            return context
         return EndpointChoice(host, "--host")
     if os.environ.get("DOCKER_HOST"):
         from docker.utils import kwargs_from_env

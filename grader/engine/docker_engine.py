@@ -213,13 +213,21 @@ class DockerEngine:
             remove_quietly(self._api, summary["Id"])
         return len(containers)
 
-    def remove_images(self, labels: LabelSelector) -> int:
+    def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:
         images = self._call(
             "list images", lambda: self._api.images(filters={"label": _selector(labels)})
         )
-        for image in images:
-            self._quietly(self._api.remove_image, image["Id"], force=True)
-        return len(images)
+        tags = [
+            tag
+            for image in images
+            for tag in image.get("RepoTags") or ()
+            if tag.startswith(repository_prefix)
+        ]
+        for tag in tags:
+            # By tag and without force: the engine keeps an image that has other tags, or
+            # that a container still uses.
+            self._quietly(self._api.remove_image, tag)
+        return len(tags)
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:
         selector = {"label": _selector(labels)}

@@ -102,7 +102,7 @@ class FakeEngine:
     def remove_containers(self, labels: LabelSelector) -> int:
         return 0
 
-    def remove_images(self, labels: LabelSelector) -> int:
+    def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:
         return 0
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:

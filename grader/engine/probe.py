@@ -145,11 +145,12 @@ def _read(stream: Any, limit: int) -> tuple[bytes, bytes, bool]:
 
 
 def remove_quietly(api: docker.APIClient, container_id: str) -> None:
-    """Force-remove a container; gone already, or being removed, is fine."""
+    """Force-remove a container and its anonymous volumes; gone already, or being removed,
+    is fine."""
     from docker.errors import DockerException
 
     with contextlib.suppress(DockerException):
-        api.remove_container(container_id, force=True)
+        api.remove_container(container_id, force=True, v=True)
 
 
 def _engine_refused(purpose: str, exc: Exception) -> Text:

@@ -59,6 +59,11 @@ class Params(Mapping[str, Value]):
     def __repr__(self) -> str:
         return f"Params({self._values!r})"
 
+    def __reduce__(self) -> tuple[type[Params], tuple[dict[str, Value]]]:
+        # Pickled for grading workers; the default protocol would look up __setstate__
+        # through __getattr__ before _values exists.
+        return Params, (self._values,)
+
     def with_overrides(self, overrides: Mapping[str, str]) -> Params:
         """Override values from text (``--param key=value``), keeping each default's type."""
         values = dict(self._values)
@@ -109,6 +114,9 @@ class Exercise:
     """Parameters that name folders on the engine host (demo and batch runs get their own)."""
     host_ports: tuple[str, ...] = ()
     """Parameters that name published host ports (batch grading gives each run its own)."""
+    submission_allow: tuple[str, ...] = ()
+    """Service keys that batch grading's policy refuses but this exercise needs
+    (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
 
     def prompt(self, lang: Lang, params: Params | None = None) -> str:
         return self.render(self.directory / f"prompt.{lang}.md", params)
@@ -188,6 +196,13 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         for p in host_ports
         if p in parameters and not isinstance(parameters[p], int)
     ]
+    submission = data.get("submission") or {}
+    allow = submission.get("allow") if isinstance(submission, dict) else None
+    if allow is not None and not (
+        isinstance(allow, list) and all(isinstance(key, str) for key in allow)
+    ):
+        problems.append(f"{definition}: submission.allow must be a list of service keys")
+        allow = None
     if problems or rubric is None:
         raise ExerciseDefinitionError(problems)
     return Exercise(
@@ -202,6 +217,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         stand_ins=stand_ins,
         host_paths=host_paths,
         host_ports=host_ports,
+        submission_allow=tuple(allow or ()),
     )
 
 

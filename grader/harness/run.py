@@ -58,12 +58,15 @@ def grade(
     observer: RunObserver | None = None,
     on_pull_progress: Callable[[str], None] | None = None,
     notes: tuple[Text, ...] = (),
+    run_id: str | None = None,
 ) -> GradeResult:
     """Grade ``student``'s live setup for ``exercise`` on ``engine``.
 
     ``project`` resolves names through Compose labels; ``strict_project`` forbids falling back
-    to exact names (batch grading). Raises :class:`~grader.errors.EnvironmentProblem` when the
-    probe image cannot be had, :class:`~grader.errors.UsageError` for bad parameters or checks.
+    to exact names (batch grading). ``run_id`` labels the run's probes (default: a new one),
+    so whoever starts a grading can remove what it leaves if it has to be killed. Raises
+    :class:`~grader.errors.EnvironmentProblem` when the probe image cannot be had,
+    :class:`~grader.errors.UsageError` for bad parameters or checks.
     """
     params = exercise.params.with_overrides(param_overrides or {})
     names: NameResolver = (
@@ -71,7 +74,7 @@ def grade(
         if project
         else ExactNames(engine)
     )
-    prober = Prober(engine, image=probe_image, deadline_s=probe_deadline_s)
+    prober = Prober(engine, image=probe_image, run_id=run_id, deadline_s=probe_deadline_s)
     prober.ensure_image(on_pull_progress)
     lab = Lab(engine, names, prober)
     plugin = GraderPlugin(exercise, lab, params, observer)

@@ -51,8 +51,9 @@ class ClassSummary:
     median: float | None
     histogram: tuple[Bin, ...]
     checks: tuple[CheckRate, ...]
-    not_graded: tuple[tuple[str, str, str], ...]
-    """(student, status, reason) of refused and errored submissions."""
+    to_look_at: tuple[tuple[str, str, str], ...]
+    """(student, status, reason) of submissions a teacher should look at: refused, in error,
+    or graded with checks in error (points the student may not have been theirs to lose)."""
 
 
 def summarise(exercise: Exercise, results: Sequence[GradeResult], lang: str) -> ClassSummary:
@@ -86,15 +87,31 @@ def summarise(exercise: Exercise, results: Sequence[GradeResult], lang: str) -> 
         median=statistics.median(scores) if scores else None,
         histogram=_histogram(scores, max_score),
         checks=tuple(rates),
-        not_graded=tuple(
-            (
-                clean_text(r.student, 120),
-                r.status.value,
-                clean_text(r.notes[0].render(r.lang) if r.notes else "", 400),
-            )
-            for r in results
-            if r.status is not RunStatus.GRADED
-        ),
+        to_look_at=tuple(_to_look_at(r) for r in results if _needs_a_look(r)),
+    )
+
+
+def _needs_a_look(result: GradeResult) -> bool:
+    return result.status is not RunStatus.GRADED or result.sheet.count(CheckStatus.ERROR) > 0
+
+
+def _to_look_at(result: GradeResult) -> tuple[str, str, str]:
+    lang = result.lang
+    if result.status is not RunStatus.GRADED:
+        reason = result.notes[0].render(lang) if result.notes else ""
+        return clean_text(result.student, 120), result.status.value, clean_text(reason, 400)
+    errors = [c for c in result.sheet.checks if c.status is CheckStatus.ERROR]
+    first = errors[0]
+    message = first.outcome.message.render(lang) if first.outcome.message else ""
+    status = (
+        f"{result.status.value}, {len(errors)} erreur(s)"
+        if lang == "fr"
+        else f"{result.status.value}, {len(errors)} error(s)"
+    )
+    return (
+        clean_text(result.student, 120),
+        status,
+        clean_text(f"{first.check_id}: {message}", 400),
     )
 
 
@@ -118,7 +135,8 @@ WORDS = {
         "refused": "refusées", "errors": "en erreur", "mean": "moyenne", "median": "médiane",
         "histogram": "Répartition des notes", "checks": "Réussite par vérification",
         "check": "vérification", "points": "points", "rate": "réussite",
-        "not_graded": "Copies non corrigées", "student": "élève", "status": "statut",
+        "to_look_at": "À examiner (refusées, en erreur, vérifications en erreur)",
+        "student": "élève", "status": "statut",
         "reason": "raison", "penalty": "pénalité (taux : non pénalisés)", "none": "aucune",
     },
     "en": {
@@ -126,7 +144,8 @@ WORDS = {
         "refused": "refused", "errors": "errors", "mean": "mean", "median": "median",
         "histogram": "Score distribution", "checks": "Pass rate per check",
         "check": "check", "points": "points", "rate": "pass rate",
-        "not_graded": "Submissions not graded", "student": "student", "status": "status",
+        "to_look_at": "To look at (refused, in error, checks in error)",
+        "student": "student", "status": "status",
         "reason": "reason", "penalty": "penalty (rate: not penalised)", "none": "none",
     },
 }  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,9 +22,10 @@ import pytest
 import yaml
 
 from grader import defaults
-from grader.batch.replay import Deadlines, project_name
+from grader.batch.prepare import project_name
+from grader.batch.replay import Deadlines, EngineTarget
 from grader.batch.rescore import rescore
-from grader.batch.run import BatchReport, EngineTarget, grade_in_place, replay_batch
+from grader.batch.run import BatchReport, grade_in_place, replay_batch
 from grader.batch.submissions import StudentEngine, find_submissions
 from grader.engine.connection import connect
 from grader.engine.docker_engine import DockerEngine
@@ -35,7 +37,12 @@ from tests.support.lab import lab_builder
 from tests.support.second_engine import second_engine
 
 Model = dict[str, Any]
-DEADLINES = Deadlines(up=25, ready=4, probe=10, down=60)
+DEADLINES = Deadlines(up=25, ready=4, probe=10, grade=60, down=60)
+
+
+def here(engine: DockerEngine) -> EngineTarget:
+    """The machine's engine as a batch target."""
+    return EngineTarget(engine, engine.info.endpoint)
 
 
 def with_fixed_names(model: Model) -> Model:
@@ -47,7 +54,8 @@ def with_fixed_names(model: Model) -> Model:
 
 
 def with_extra_port(model: Model) -> Model:
-    """An extra service publishing a host port the exercise does not declare (7000)."""
+    """An extra service publishing a host port the exercise does not declare (7000): every
+    student publishing it gets a port of the batch's own, so they all run side by side."""
     extra = copy.deepcopy(model["services"]["moby-counter"])
     extra["ports"] = ["7000:80"]
     model["services"]["extra"] = extra
@@ -145,7 +153,7 @@ def class_run(
     out = tmp_path_factory.mktemp("out")
     started = time.time()
     report = replay_batch(
-        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out, jobs=2,
+        reseau, find_submissions(root), targets=[here(engine)], out_dir=out, jobs=2,
         lang="en", deadlines=DEADLINES,
         probe_image=BUSYBOX,
     )  # fmt: skip
@@ -173,8 +181,8 @@ def test_reasons_are_in_the_reports(class_run: tuple[Path, BatchReport, float]) 
         data: dict[str, Any] = json.loads((out / "students" / student / "report.json").read_text())
         return data
 
-    assert "privileged mode" in report("hostile")["notes"][0]
-    assert "Docker socket mounted" in report("hostile")["notes"][0]
+    assert "not allowed in a submission: services.redis.privileged" in report("hostile")["notes"][0]
+    assert "host folder '/var/run/docker.sock' mounted" in report("hostile")["notes"][0]
     assert "docker compose up failed" in report("missing-image")["notes"][0]
     assert report("hangs")["notes"][0].startswith("error: timeout")
     assert report("no-compose")["notes"][0].startswith("no compose file")
@@ -206,11 +214,26 @@ def test_hostile_submission_never_started(
     assert list(events) == []
 
 
-def test_same_host_port_never_at_the_same_time(class_run: tuple[Path, BatchReport, float]) -> None:
-    _, report, _ = class_run
-    a, b = report.timings["same-port-a"], report.timings["same-port-b"]
+def test_undeclared_host_ports_get_the_batchs_own(
+    class_run: tuple[Path, BatchReport, float],
+) -> None:
+    """Two students publishing the same undeclared port (7000) ran side by side, each on a
+    port of the batch's pool, on loopback: both graded, nothing published on 7000."""
+    out, _, _ = class_run
+    notes = [
+        json.loads((out / "students" / s / "report.json").read_text())["notes"]
+        for s in ("same-port-a", "same-port-b")
+    ]
 
-    assert a["end"] <= b["start"] or b["end"] <= a["start"]
+    given = [
+        next(n for n in student if n.startswith("published ports bound to 127.0.0.1"))
+        for student in notes
+    ]
+    low, high = defaults.BATCH_PORT_RANGE
+    for note in given:
+        moved = dict(re.findall(r"(\d+)→(\d+)", note))
+        assert set(moved) == {"7000", "8000", "9090"}
+        assert all(low <= int(port) <= high for port in moved.values())
 
 
 def test_gradebook(class_run: tuple[Path, BatchReport, float], reseau: Exercise) -> None:
@@ -252,7 +275,7 @@ def test_nothing_left(
     assert not list(Path("/tmp").glob("tp-grader-tpg*"))
 
 
-def test_resume_skips_graded_students(
+def test_resume_skips_graded_students_and_retries_errors(
     class_run: tuple[Path, BatchReport, float],
     engine: DockerEngine,
     reseau: Exercise,
@@ -260,46 +283,61 @@ def test_resume_skips_graded_students(
     tmp_path: Path,
 ) -> None:
     out, _, _ = class_run
-    root = make_class(tmp_path, reseau, reseau_images, ["perfect", "no-alias"])
-    (out / "students" / "no-alias" / "report.json").unlink()  # as if the batch died there
-    seen: list[tuple[int, int]] = []
+    root = make_class(tmp_path, reseau, reseau_images, ["perfect", "no-alias", "missing-image"])
+    (out / "students" / "no-alias" / "outcomes.json").unlink()  # as if the batch died there
+    seen: list[str] = []
 
     class Observer:
         def planned(self, total: int, skipped: int) -> None:
-            seen.append((total, skipped))
+            seen.append(f"planned {total}, skipping {skipped}")
 
         def finished(self, result: GradeResult) -> None:
-            seen.append((0, 0))
+            seen.append(result.student)
 
     report = replay_batch(
-        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=out,
-        resume=True, lang="en", deadlines=DEADLINES, observer=Observer(),
+        reseau, find_submissions(root), targets=[here(engine)],
+        out_dir=out, resume=True, lang="en", deadlines=DEADLINES, observer=Observer(),
         probe_image=BUSYBOX,
     )  # fmt: skip
 
-    assert seen == [(2, 1), (0, 0)]  # one skipped, one graded again
+    # perfect is skipped; no-alias (never written) and missing-image (in error) are graded
+    assert seen[0] == "planned 3, skipping 1"
+    assert sorted(seen[1:]) == ["missing-image", "no-alias"]
     assert by_student(report)["no-alias"].score == 17
     assert len(report.results) == len(CLASS)  # the class files still cover everyone
 
 
-def test_rescore_with_a_changed_rubric(
+def test_rescore_never_destroys_the_observed_outcomes(
     class_run: tuple[Path, BatchReport, float], reseau: Exercise, tmp_path: Path
 ) -> None:
     out, _, _ = class_run
+
+    def marks(results: list[GradeResult]) -> dict[str, tuple[float, dict[str, str]]]:
+        return {
+            r.student: (r.score, {c.check_id: c.status.value for c in r.sheet.checks})
+            for r in results
+        }
+
+    original = marks(rescore(out))
     changed = tmp_path / "rubric.yaml"
     text = reseau.rubric.path.read_text()
-    changed.write_text(
-        text.replace("  alias-redis:\n    points: 3", "  alias-redis:\n    points: 5")
+    text = text.replace("  alias-redis:\n    points: 3", "  alias-redis:\n    points: 5")
+    text = text.replace(  # a new prerequisite: port-publie is skipped where alias-redis fails
+        "  port-publie:\n    points: 3\n",
+        "  port-publie:\n    points: 3\n    prerequisites: [alias-redis]\n",
     )
+    changed.write_text(text)
 
     results = {r.student: r for r in rescore(out, changed)}
 
     assert (results["perfect"].score, results["perfect"].max_score) == (22, 22)
-    assert results["no-alias"].score == 17
+    assert results["no-alias"].score == 14  # alias-redis missed, port-publie skipped now
     assert results["hostile"].score == 0
     rows = {row["idnumber"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
     assert rows["perfect"]["max"] == "22"
     assert json.loads((out / "students" / "perfect" / "report.json").read_text())["score"] == 22
+    assert marks(rescore(out)) == original  # back under the batch's rubric: the same marks
+    assert original["no-alias"][1]["port-publie"] == "passed"
 
 
 def test_interrupted_batch_tears_down(
@@ -314,7 +352,7 @@ def test_interrupted_batch_tears_down(
     threading.Timer(3.0, stop.set).start()  # Ctrl-C, a few seconds in
 
     report = replay_batch(
-        reseau, find_submissions(root), targets=[EngineTarget(engine)], out_dir=tmp_path / "out",
+        reseau, find_submissions(root), targets=[here(engine)], out_dir=tmp_path / "out",
         jobs=3, lang="en", deadlines=DEADLINES, stop=stop,
         probe_image=BUSYBOX,
     )  # fmt: skip
@@ -348,7 +386,7 @@ def test_batch_spread_over_two_engines(
     try:
         report = replay_batch(
             reseau, find_submissions(root), out_dir=tmp_path / "out", jobs=1, lang="en",
-            targets=[EngineTarget(engine), EngineTarget(other, engine2)], deadlines=DEADLINES,
+            targets=[here(engine), EngineTarget(other, engine2)], deadlines=DEADLINES,
             probe_image=BUSYBOX,
         )  # fmt: skip
     finally:
@@ -379,7 +417,7 @@ def test_in_place_grades_each_students_engine(
         report = grade_in_place(
             reseau,
             [StudentEngine("ada", "unix:///var/run/docker.sock"), StudentEngine("bob", engine2)],
-            out_dir=tmp_path / "out", connect=connect, jobs=2, lang="en",
+            out_dir=tmp_path / "out", jobs=2, lang="en",
             probe_image=BUSYBOX,
         )  # fmt: skip
     second.close()
@@ -392,7 +430,7 @@ def test_in_place_grades_each_students_engine(
 def test_in_place_unreachable_engine_is_an_error(reseau: Exercise, tmp_path: Path) -> None:
     report = grade_in_place(
         reseau, [StudentEngine("carol", "unix:///nonexistent/docker.sock")],
-        out_dir=tmp_path / "out", connect=connect, lang="en",
+        out_dir=tmp_path / "out", lang="en",
         probe_image=BUSYBOX,
     )  # fmt: skip
 
@@ -442,7 +480,7 @@ def test_compose_cli_crash_leaves_nothing(
     root = make_class(tmp_path / "class", reseau, reseau_images, {"crash": "perfect"})
 
     report = replay_batch(
-        reseau, find_submissions(root), targets=[EngineTarget(engine)],
+        reseau, find_submissions(root), targets=[here(engine)],
         out_dir=tmp_path / "out", lang="en", deadlines=DEADLINES,
         probe_image=BUSYBOX,
     )  # fmt: skip

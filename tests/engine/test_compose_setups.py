@@ -14,7 +14,7 @@ from grader.compose import Compose, add_labels
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
 from grader.harness import grade
-from grader.solution import reference_solution
+from grader.setup.solution import reference_solution
 from tests.support.images import BUSYBOX
 from tests.support.lab import TEST_RUN_LABEL
 

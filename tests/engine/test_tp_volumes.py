@@ -27,7 +27,9 @@ from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.result import GradeResult
-from grader.solution import build_stand_ins, reference_solution, scratch_folder
+from grader.setup.scratch import scratch_folder
+from grader.setup.solution import reference_solution
+from grader.setup.stand_ins import build_stand_ins
 from tests.support.images import BUSYBOX
 from tests.support.lab import LabBuilder
 

@@ -19,7 +19,7 @@ import pytest
 from grader.engine.connection import connect
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
-from grader.solution import build_stand_ins
+from grader.setup.stand_ins import build_stand_ins
 from tests.support.images import build_busybox, remove_test_images
 
 

@@ -1,5 +1,7 @@
-"""Batch grading's pure parts: the safety review, the isolation rewrite, the scheduler, the
-gradebook and the summary (no engine: models and results built by hand)."""
+"""Batch grading's pure parts: the allowlist policy and the raw prescan, the isolation rewrite,
+the scheduler, the gradebook and the summary (no engine: models and results built by hand; the
+hostile corpus of tests/engine/test_batch_hostile.py runs the same rules through the real
+``docker compose config``)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from grader.batch.replay import Prepared, project_name
-from grader.batch.review import prescan, review
-from grader.batch.rewrite import isolate, published_host_ports
+from grader.batch.policy import TOP_LEVEL, Context, prescan, review
+from grader.batch.prepare import Prepared, project_name
+from grader.batch.rewrite import isolate, published_ports
 from grader.batch.schedule import Scheduler
 from grader.batch.submissions import Submission, read_hosts
 from grader.errors import UsageError
@@ -27,23 +29,54 @@ from grader.report.gradebook import gradebook_csv
 from grader.report.summary import summarise
 from grader.result import GradeResult, RunStatus
 
-FOLDER = Path("/srv/class/ada")
+FOLDER = Path("/srv/stage/tpgx-ada")
+
+
+def context(**changes: Any) -> Context:
+    given: dict[str, Any] = {
+        "folder": FOLDER,
+        "host_paths": ("/tmp/data",),
+        "services": frozenset({"redis", "app"}),
+        "networks": frozenset({"net", "default"}),
+        "volumes": frozenset({"data"}),
+        "max_services": 3,
+    }
+    return Context(**(given | changes))
 
 
 def service(**changes: Any) -> dict[str, Any]:
-    return {"image": "redis:alpine", **changes}
+    return {"image": "redis:alpine", "command": None, "entrypoint": None, **changes}
 
 
-def reasons(model: dict[str, Any], allowed: tuple[str, ...] = ()) -> list[str]:
-    return [r.en for r in review(model, folder=FOLDER, allowed_host_paths=allowed, max_services=3)]
+def reasons(model: dict[str, Any], **changes: Any) -> list[str]:
+    return [r.en for r in review(model, context(**changes))]
 
 
 def test_a_plain_submission_passes_review() -> None:
     model = {
-        "services": {"redis": service(networks={"net": None}, ports=[{"published": "8000"}])},
-        "networks": {"net": {"name": "x_net"}},
-        "volumes": {"data": {}},
-    }
+        "name": "ada",
+        "services": {
+            "redis": service(
+                networks={"net": {"aliases": ["db"]}, "default": None},
+                ports=[{"mode": "ingress", "target": 80, "published": "8000", "protocol": "tcp"}],
+                volumes=[
+                    {"type": "volume", "source": "data", "target": "/data", "volume": {}},
+                    {"type": "bind", "source": "/tmp/data", "target": "/d", "read_only": True,
+                     "bind": {"create_host_path": True}},
+                    {"type": "tmpfs", "target": "/run", "tmpfs": {"size": "1000"}},
+                ],
+                healthcheck={"test": ["CMD", "true"], "interval": "1s"},
+                depends_on={"app": {"condition": "service_started", "required": True}},
+                volumes_from=["app:ro"],
+                build={"context": f"{FOLDER}/app", "dockerfile": "Dockerfile", "args": {"A": "1"}},
+                deploy={"replicas": 1, "placement": {}},
+                **{"x-note": "ignored"},
+            ),
+        },
+        "networks": {"net": {"name": "ada_net", "ipam": {}}, "default": {"name": "d", "ipam": {}}},
+        "volumes": {"data": {"name": "ada_data"}},
+        "x-anything": {"privileged": True},
+    }  # fmt: skip
 
     assert reasons(model) == []
 
@@ -51,75 +84,138 @@ def test_a_plain_submission_passes_review() -> None:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"privileged": True}, "privileged mode"),
-        ({"cap_add": ["SYS_ADMIN"]}, "added capabilities (SYS_ADMIN)"),
-        ({"devices": [{"source": "/dev/sda"}]}, "devices"),
-        ({"network_mode": "host"}, "network_mode: host"),
-        ({"pid": "host"}, "pid: host"),
-        ({"ipc": "container:other"}, "ipc: container:other"),
-        ({"uts": "host"}, "uts: host"),
-        ({"userns_mode": "host"}, "userns_mode: host"),
-        ({"network_mode": "container:abc"}, "network_mode: container:abc"),
-        ({"security_opt": ["seccomp=unconfined"]}, "confinement turned off"),
-        ({"security_opt": ["apparmor:unconfined"]}, "confinement turned off"),
-        ({"security_opt": ["label=disable"]}, "confinement turned off"),
-        ({"volumes_from": ["container:other"]}, "outside container's volumes"),
-        ({"volumes": [{"type": "bind", "source": "/var/run/docker.sock"}]}, "Docker socket"),
-        ({"volumes": [{"type": "bind", "source": "/etc"}]}, "host path mounted (/etc)"),
-        ({"volumes": [{"type": "bind", "source": "/srv/class/ada/html"}]}, "host path mounted"),
-        ({"build": {"context": "/srv/class/bob"}}, "build outside the folder"),
-        ({"build": {"context": "https://example.org/x.git"}}, "build outside the folder"),
-        ({"build": {"context": "/srv/class/ada", "network": "host"}}, "host-network build"),
-        ({"env_file": ["/etc/shadow"]}, "env_file outside the folder"),
-        ({"runtime": "runsc"}, "custom runtime"),
+        ({"privileged": True}, "not allowed in a submission: services.redis.privileged"),
+        ({"cap_add": ["SYS_ADMIN"]}, "services.redis.cap_add (privileges on the host)"),
+        ({"devices": [{"source": "/dev/sda"}]}, "services.redis.devices"),
+        ({"network_mode": "host"}, "network_mode 'host': only service:SERVICE"),
+        ({"network_mode": "bridge"}, "network_mode 'bridge': only service:SERVICE"),
+        ({"network_mode": "container:abc"}, "network_mode 'container:abc'"),
+        ({"pid": "host"}, "services.redis.pid"),
+        ({"security_opt": ["seccomp=p.json"]}, "services.redis.security_opt (changed confinement)"),
+        ({"volumes_from": ["container:other"]}, "volumes_from 'container:other'"),
+        ({"volumes_from": ["nobody"]}, "volumes_from 'nobody': only a service of the project"),
+        (
+            {"volumes": [{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}]},
+            "host folder '/var/run/docker.sock' mounted",
+        ),
+        (
+            {"volumes": [{"type": "bind", "source": "/tmp/data/sub", "target": "/s"}]},
+            "host folder '/tmp/data/sub' mounted: only the exercise's folders may be, exactly",
+        ),
+        (
+            {"volumes": [{"type": "volume", "source": "other", "target": "/s"}]},
+            "volume 'other' that is not a volume of the project",
+        ),
+        (
+            {
+                "volumes": [
+                    {
+                        "type": "bind",
+                        "source": "/tmp/data",
+                        "target": "/s",
+                        "bind": {"propagation": "rshared"},
+                    }
+                ]
+            },
+            "services.redis.volumes.0.bind.propagation",
+        ),
+        ({"build": {"context": "/srv/stage/tpgx-bob"}}, "build context outside the submission"),
+        ({"build": {"context": "/srv/stage/tpgx-ada/../x"}}, "build context outside"),
+        ({"build": {"context": f"{FOLDER}", "dockerfile": "../../etc/passwd"}}, "dockerfile"),
+        ({"build": {"context": f"{FOLDER}", "dockerfile": "/etc/passwd"}}, "dockerfile"),
+        ({"build": {"context": f"{FOLDER}", "tags": ["redis:alpine"]}}, "build.tags"),
+        ({"build": {"context": f"{FOLDER}", "ssh": ["default"]}}, "build.ssh"),
+        ({"build": {"context": f"{FOLDER}", "network": "host"}}, "build.network"),
+        ({"ports": [{"target": 80, "published": "20000-29999"}]}, "a port range cannot be"),
+        ({"deploy": {"replicas": 3}}, "deploy.replicas: 3 (one instance per service)"),
+        ({"scale": 2}, "scale: 2"),
+        ({"labels": {"io.tp-grader.role": "probe"}}, "labels reserved to the grader"),
+        ({"provider": {"type": "sh"}}, "services.redis.provider (runs a program outside"),
+        ({"use_api_socket": True}, "services.redis.use_api_socket"),
+        ({"post_start": [{"command": "id", "privileged": True}]}, "services.redis.post_start"),
+        ({"logging": {"driver": "syslog"}}, "services.redis.logging"),
+        ({"ulimits": {"nproc": 1}}, "services.redis.ulimits"),
+        ({"oom_score_adj": -1000}, "services.redis.oom_score_adj"),
+        ({"extra_hosts": ["h=1.2.3.4"]}, "services.redis.extra_hosts"),
+        ({"sysctls": {"net.x": "1"}}, "services.redis.sysctls"),
+        ({"some_future_key": 1}, "not supported in a submission: services.redis.some_future_key"),
     ],
 )
 def test_refusals(changes: dict[str, Any], reason: str) -> None:
     found = reasons({"services": {"redis": service(**changes)}})
 
     assert any(reason in r for r in found), found
-    assert all(r.startswith("service 'redis': ") for r in found)
 
 
 def test_model_wide_refusals() -> None:
     model = {
         "services": {f"s{i}": service() for i in range(4)},
-        "networks": {"outer": {"external": True}},
+        "networks": {"outer": {"external": True}, "mac": {"driver": "macvlan"}},
         "volumes": {"etc": {"driver_opts": {"type": "none", "o": "bind", "device": "/etc"}}},
         "secrets": {"key": {"file": "/etc/ssh/ssh_host_rsa_key"}},
     }
 
     assert reasons(model) == [
+        "networks.outer.external: external network",
+        "networks.mac.driver: network driver 'macvlan'",
+        "not allowed in a submission: volumes.etc.driver_opts (a volume backed by the host)",
+        "not allowed in a submission: secrets (reads a host file)",
         "4 services (at most 3)",
-        "external networks 'outer'",
-        "volume 'etc' backed by a driver or a host device",
-        "secrets 'key' read from a host file",
     ]
 
 
-def test_declared_host_folders_are_allowed() -> None:
-    model = {"services": {"t": service(volumes=[{"type": "bind", "source": "/tmp/data/x"}])}}
+def test_every_key_of_composes_schema_is_placed() -> None:
+    """Every service and build key Compose knows today is allowed, rewritten or refused here,
+    by name: unknown keys are refused anyway, but a key must be read to be placed."""
+    from grader.batch.policy import BUILD, SERVICE
+    from tests.support.compose_schema import compose_schema
 
-    assert reasons(model, allowed=("/tmp/data",)) == []
-    assert reasons(model, allowed=("/tmp/dat",)) != []  # a prefix of the name is not inside
+    schema = compose_schema()
+    service_keys = set(schema["definitions"]["service"]["properties"])
+    build = schema["definitions"]["service"]["properties"]["build"]["oneOf"][1]["properties"]
+    top = set(schema["properties"])
+
+    assert service_keys - set(SERVICE) == set()
+    assert set(build) - set(BUILD) == set()
+    assert top - set(TOP_LEVEL) == set()
 
 
-def test_prescan_refuses_paths_outside_before_compose_reads_them() -> None:
-    raw = {
-        "include": ["../bob/compose.yaml"],
-        "services": {
-            "a": {"env_file": "../../etc/passwd"},
-            "b": {"extends": {"file": "/etc/compose.yaml", "service": "x"}},
-            "c": {"env_file": [{"path": "ok.env"}]},
+def test_an_exercise_may_allow_a_refused_service_key() -> None:
+    model = {"services": {"redis": service(cap_add=["NET_ADMIN"])}}
+
+    assert review(model, context(), allowed_service_keys=["cap_add"]) == []
+
+
+def test_prescan_refuses_what_config_would_read() -> None:
+    raw = [
+        {
+            "include": ["../bob/compose.yaml", "https://github.com/x/y.git", "ok.yaml"],
+            "services": {
+                "a": {"env_file": "../../etc/passwd", "label_file": "labels"},
+                "b": {"extends": {"file": "/etc/compose.yaml", "service": "x"}},
+                "c": {"env_file": [{"path": "${HOME}/x"}, {"path": "ok.env"}]},
+                "d": {"provider": {"type": "./evil.sh"}},
+            },
         },
-    }
+        {"models": {"m": {"model": "ai/x"}}},
+    ]
 
-    found = [r.en for r in prescan(raw, FOLDER)]
+    found = [r.en for r in prescan(raw)]
 
     assert found == [
-        "include outside the submission's folder: ../bob/compose.yaml",
-        "env_file (a) outside the submission's folder: ../../etc/passwd",
-        "extends (b) outside the submission's folder: /etc/compose.yaml",
+        "include: '../bob/compose.yaml' must be a plain relative path inside the submission's "
+        "folder (no .., ~, $ or URL)",
+        "include: 'https://github.com/x/y.git' must be a plain relative path inside the "
+        "submission's folder (no .., ~, $ or URL)",
+        "not allowed in a submission: services.a.label_file (reads a host file)",
+        "services.a.env_file: '../../etc/passwd' must be a plain relative path inside the "
+        "submission's folder (no .., ~, $ or URL)",
+        "services.b.extends.file: '/etc/compose.yaml' must be a plain relative path inside the "
+        "submission's folder (no .., ~, $ or URL)",
+        "services.c.env_file: '${HOME}/x' must be a plain relative path inside the submission's "
+        "folder (no .., ~, $ or URL)",
+        "not allowed in a submission: services.d.provider (runs a program outside containers)",
+        "not allowed in a submission: models (runs a program outside containers)",
     ]
 
 
@@ -133,48 +229,66 @@ def volumes() -> Exercise:
     return find("tp-volumes")
 
 
+def port(published: str, target: int = 80, **more: Any) -> dict[str, Any]:
+    return {"mode": "ingress", "target": target, "published": published, "protocol": "tcp", **more}
+
+
 def test_isolation_rewrite(reseau: Exercise) -> None:
     model = {
         "name": "ada",
         "services": {
-            "redis": service(container_name="redis", ports=[{"published": "8000", "target": 80}]),
-            "extra": service(ports=[{"published": "7000", "target": 80}], mem_limit="2g"),
+            "moby-counter": service(container_name="moby-counter", ports=[port("8000")]),
+            "extra": service(ports=[port("7000", host_ip="0.0.0.0"), port("")], mem_limit="2g"),
+            "twin": service(ports=[port("7000")], tmpfs=["/run:size=1g,mode=1777", "/tmp"]),
         },
         "networks": {"moby-network": {"name": "moby-network"}},
     }
 
     done = isolate(
         model, exercise=reseau, project="tpgx-ada", scratch="/tmp/tp-grader-tpgx-ada",
-        ports={"app_port": 20001, "app2_port": 20002}, labels={"io.tp-grader.run": "x"},
+        ports=[20001, 20002], labels={"io.tp-grader.run": "x"},
     )  # fmt: skip
 
-    redis = done.model["services"]["redis"]
-    assert "container_name" not in redis
-    assert redis["ports"][0]["published"] == "20001"
-    assert done.model["services"]["extra"]["ports"][0]["published"] == "7000"
+    services = done.model["services"]
+    app = services["moby-counter"]
+    assert "container_name" not in app
+    assert app["ports"][0] | {} == port("20001", host_ip="127.0.0.1")
+    assert services["extra"]["ports"] == [
+        port("20002", host_ip="127.0.0.1"),
+        port("", host_ip="127.0.0.1"),
+    ]
+    assert services["twin"]["ports"][0]["published"] == "20002"  # the same host port as extra
     assert done.param_overrides == {"app_port": "20001"}
+    assert services["twin"]["tmpfs"] == [
+        f"/run:size={64 << 20},mode=1777",
+        f"/tmp:size={64 << 20}",
+    ]
     assert "name" not in done.model["networks"]["moby-network"]
     assert done.model["networks"]["moby-network"]["labels"] == {"io.tp-grader.run": "x"}
-    assert redis["labels"] == {"io.tp-grader.run": "x"}
-    assert (redis["mem_limit"], redis["pids_limit"], redis["cpus"]) == (256 << 20, 256, 1.0)
-    assert done.model["services"]["extra"]["mem_limit"] == 256 << 20  # 2g lowered
+    assert app["labels"] == {"io.tp-grader.run": "x"}
+    assert (app["mem_limit"], app["pids_limit"], app["cpus"]) == (256 << 20, 256, 1.0)
+    assert services["extra"]["mem_limit"] == 256 << 20  # 2g lowered
     assert "name" not in done.model
-    assert [n.en.split(" ignored")[0] for n in done.notes] == [
-        "container_name of service redis", "name of network moby-network",
-    ]  # fmt: skip
-    assert model["services"]["redis"]["container_name"] == "redis"  # the input is untouched
+    assert [n.en for n in done.notes] == [
+        "published ports bound to 127.0.0.1, at the batch's numbers: 8000→20001, 7000→20002",
+        "container_name of service moby-counter ignored: in batch grading each submission "
+        "gets names of its own (checks find your services by their Compose keys)",
+        "name of network moby-network ignored: in batch grading each submission gets names of "
+        "its own (checks find your services by their Compose keys)",
+    ]
+    assert model["services"]["moby-counter"]["container_name"] == "moby-counter"  # untouched
 
 
 def test_isolation_of_host_folders_and_built_images(volumes: Exercise) -> None:
     model = {
         "services": {
-            "testdata": service(volumes=[{"type": "bind", "source": "/tmp/data"}]),
+            "testdata": service(volumes=[{"type": "bind", "source": "/tmp/data/"}]),
             "graphite": service(image="tp-graphite", build={"context": "/srv/class/ada/g"}),
         }
     }
 
     done = isolate(
-        model, exercise=volumes, project="tpgx-ada", scratch="/tmp/tp-grader-tpgx-ada", ports={},
+        model, exercise=volumes, project="tpgx-ada", scratch="/tmp/tp-grader-tpgx-ada", ports=[],
         labels={"io.tp-grader.run": "x"},
     )  # fmt: skip
 
@@ -190,47 +304,47 @@ def test_isolation_of_host_folders_and_built_images(volumes: Exercise) -> None:
     assert graphite["build"]["labels"]["io.tp-grader.image"] == "tp-graphite:latest"
 
 
-def test_published_host_ports() -> None:
-    model = {"services": {"a": {"ports": [{"published": "7000-7002"}, {"published": ""}, {}]}}}
+def test_published_ports() -> None:
+    model = {"services": {"a": {"ports": [port("7000"), port(""), port("7000")]}}}
 
-    assert published_host_ports(model) == {7000, 7001, 7002}
-
-
-def prepared(student: str, ports: set[int]) -> Prepared:
-    return Prepared(Submission(student, FOLDER, None), student, {}, host_ports=frozenset(ports))
+    assert published_ports(model) == [("7000", "tcp")]
 
 
-def test_scheduler_keeps_same_port_submissions_apart() -> None:
+def prepared(student: str, ports: int) -> Prepared:
+    model = {"services": {"s": {"ports": [port(str(7000 + i)) for i in range(ports)]}}}
+    return Prepared(Submission(student, FOLDER), student, FOLDER, model=model)
+
+
+def test_scheduler_hands_out_free_pool_ports() -> None:
     scheduler = Scheduler(
-        [prepared("a", {7000}), prepared("b", {7000}), prepared("c", set())],
-        engines=1,
-        declared=["app_port"],
-        port_range=(20000, 20010),
+        [prepared("a", 2), prepared("b", 2), prepared("c", 0)], engines=1, port_range=(20000, 20002)
     )
 
-    first, ports_a = scheduler.take(0) or (None, {})
-    second, ports_c = scheduler.take(0) or (None, {})
-
-    assert (first and first.project, second and second.project) == ("a", "c")  # b must wait
-    assert ports_a["app_port"] != ports_c["app_port"]
+    first = scheduler.take(0)
+    assert first is not None
+    assert (first.prepared.project, first.ports) == ("a", [20000, 20001])
     waiting: list[str] = []
-    worker = threading.Thread(target=lambda: waiting.append(scheduler.take(0)[0].project))  # type: ignore[index]
+    worker = threading.Thread(target=lambda: waiting.append(scheduler.take(0).prepared.project))  # type: ignore[union-attr]
     worker.start()
     worker.join(0.3)
-    assert waiting == []  # blocked while "a" holds port 7000
-    assert first is not None
-    scheduler.release(0, first, ports_a)
+    assert waiting == []  # b needs two ports, one is free: it waits, in order
+    scheduler.release(0, first)
     worker.join(5)
     assert waiting == ["b"]
+    last = scheduler.take(0)
+    assert last is not None
+    assert (last.prepared.project, last.ports) == ("c", [])
     assert scheduler.take(0) is None
 
 
 def test_scheduler_uses_every_engine() -> None:
-    scheduler = Scheduler([prepared("a", {7000}), prepared("b", {7000})], engines=2, declared=[])
+    scheduler = Scheduler([prepared("a", 1), prepared("b", 1)], engines=2)
 
     taken = [scheduler.take(0), scheduler.take(1)]
 
-    assert [t[0].project for t in taken if t] == ["a", "b"]  # same port, other engine: fine
+    assert [(t.prepared.project, t.ports) for t in taken if t] == [
+        ("a", [20000]), ("b", [20000]),
+    ]  # fmt: skip
 
 
 def test_project_names_are_distinct_and_valid() -> None:
@@ -314,4 +428,4 @@ def test_summary_rates_and_histogram(reseau: Exercise) -> None:
     alias = next(c for c in summary.checks if c.check_id == "alias-redis")
     assert (alias.passed, alias.graded, alias.rate) == (1, 2, 0.5)
     assert [b.count for b in summary.histogram if b.count] == [1, 1]
-    assert summary.not_graded[0][:2] == ("eve", "error")
+    assert summary.to_look_at[0][:2] == ("eve", "error")

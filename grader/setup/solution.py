@@ -8,8 +8,6 @@ commands), and taken down with its volumes whatever happens.
 from __future__ import annotations
 
 import contextlib
-import posixpath
-import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,13 +18,10 @@ import yaml
 from grader import defaults
 from grader.compose import CommandResult, Compose, add_labels
 from grader.engine.base import Engine
-from grader.engine.probe import ProbeMount, ProbeSpec
-from grader.errors import ObservationError, ParameterError, SetupFailed, UsageError
+from grader.errors import ParameterError, SetupFailed, UsageError
 from grader.exercise.model import Exercise
 from grader.i18n import Text
-
-#: Where runs of tp-grader keep the engine-host folders an exercise names (``host_paths``).
-SCRATCH_PARENT = "/tmp"
+from grader.setup.scratch import host_path_overrides, remove_scratch
 
 
 @dataclass(frozen=True)
@@ -36,36 +31,6 @@ class RunningSolution:
     """The overrides to grade it with: the caller's, and the run's own host folders."""
     images: Mapping[str, str]
     compose: Compose
-
-
-def scratch_folder(project: str) -> str:
-    """The engine-host folder holding a run's host paths (``project`` is one of ours)."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", project):
-        raise ValueError(f"not a project name tp-grader makes: {project!r}")
-    return f"{SCRATCH_PARENT}/tp-grader-{project}"
-
-
-def host_path_overrides(exercise: Exercise, project: str) -> dict[str, str]:
-    """Give each of the exercise's host paths a folder of the run's own on the engine host."""
-    root = scratch_folder(project)
-    return {name: f"{root}/{name}" for name in exercise.host_paths}
-
-
-def remove_scratch(engine: Engine, probe_image: str, project: str) -> None:
-    """Remove a run's scratch folder from the engine host, with a probe (the grader may not
-    be on that host)."""
-    folder = scratch_folder(project)
-    parent, name = posixpath.split(folder)
-    with contextlib.suppress(ObservationError):
-        engine.run_probe(
-            ProbeSpec(
-                image=probe_image,
-                script=f"rm -rf /parent/{name}",
-                purpose="remove scratch folder",
-                mounts=(ProbeMount(parent, "/parent", read_only=False),),
-                labels={defaults.LABEL_ROLE: "probe", defaults.LABEL_RUN: project},
-            )
-        )
 
 
 def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -80,27 +45,6 @@ def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str,
             )
         )
     return {**exercise.images, **overrides}
-
-
-def build_stand_ins(exercise: Exercise, engine: Engine, base_image: str) -> dict[str, str]:
-    """Build the exercise's offline stand-in images FROM ``base_image``; return name -> tag.
-    Stand-ins are shared between exercises: the tag names the stand-in's folder."""
-    tags: dict[str, str] = {}
-    for name, context in exercise.stand_ins.items():
-        tag = f"tp-grader-stand-in/{context.resolve().name}:latest"
-        try:
-            engine.build_image(
-                context, tag, {"BASE": base_image}, {defaults.LABEL_ROLE: "stand-in"}
-            )
-        except Exception as exc:
-            raise SetupFailed(
-                Text(
-                    fr=f"image de remplacement « {name} » impossible à construire : {exc}",
-                    en=f"could not build stand-in image '{name}': {exc}",
-                )
-            ) from exc
-        tags[name] = tag
-    return tags
 
 
 @contextlib.contextmanager

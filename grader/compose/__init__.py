@@ -1,0 +1,22 @@
+"""Docker Compose v2, the real CLI, for reference solutions, selftest and batch grading.
+
+- :mod:`grader.compose.binary` -- finding the ``docker compose`` binary;
+- :mod:`grader.compose.bounded` -- running a command bounded in time and output;
+- :mod:`grader.compose.project` -- one project on one engine (``up``, ``down``, any command);
+- :mod:`grader.compose.model` -- editing a Compose model (labels).
+"""
+
+from grader.compose.binary import COMPOSE_ENV, find_compose
+from grader.compose.bounded import CommandResult, run_bounded
+from grader.compose.model import add_labels
+from grader.compose.project import Compose, untrusted_environment
+
+__all__ = [
+    "COMPOSE_ENV",
+    "CommandResult",
+    "Compose",
+    "add_labels",
+    "find_compose",
+    "run_bounded",
+    "untrusted_environment",
+]

@@ -1,0 +1,148 @@
+"""Staging a submission: a private copy of directories and regular files, or a refusal that
+names the reason. Real files on this machine's filesystem; no engine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from grader import defaults
+from grader.batch.stage import stage
+
+
+@pytest.fixture
+def submission(tmp_path: Path) -> Path:
+    folder = tmp_path / "class" / "ada"
+    (folder / "app").mkdir(parents=True)
+    (folder / "compose.yaml").write_text("services: {web: {build: app}}\n")
+    (folder / "app" / "Dockerfile").write_text("FROM scratch\n")
+    script = folder / "app" / "start.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o4755)  # set-uid: must not survive the copy
+    (folder / ".env").write_text("TAG=1\n")
+    return folder
+
+
+def refusal(folder: Path, into: Path) -> str:
+    staged = stage(folder, into)
+    assert staged.folder is None
+    assert not into.exists()  # nothing left behind
+    (reason,) = staged.refusals
+    return reason.en
+
+
+def test_a_plain_submission_is_copied(submission: Path, tmp_path: Path) -> None:
+    staged = stage(submission, tmp_path / "stage")
+
+    assert staged.refusals == ()
+    assert staged.folder == tmp_path / "stage"
+    assert staged.compose_file == tmp_path / "stage" / "compose.yaml"
+    copied = staged.folder / "app" / "start.sh"
+    assert copied.read_text() == "#!/bin/sh\n"
+    assert stat.S_IMODE(copied.stat().st_mode) == 0o755
+    assert (staged.folder / ".env").read_text() == "TAG=1\n"
+
+
+def test_a_submission_folder_that_is_a_symlink(submission: Path, tmp_path: Path) -> None:
+    link = tmp_path / "class" / "bob"
+    link.symlink_to(submission)
+
+    assert refusal(link, tmp_path / "stage") == "the submission folder is a symbolic link"
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "compose.yaml", "../../outside", "/nonexistent"])
+def test_any_symlink_inside(submission: Path, tmp_path: Path, target: str) -> None:
+    (submission / "app" / "link").symlink_to(target)
+
+    assert refusal(submission, tmp_path / "stage") == (
+        "app/link is a symbolic link: a submission holds files and folders only"
+    )
+
+
+def test_a_symlinked_env_file(submission: Path, tmp_path: Path) -> None:
+    (submission / ".env").unlink()
+    (submission / ".env").symlink_to("/etc/passwd")
+
+    assert refusal(submission, tmp_path / "stage").startswith(".env is a symbolic link")
+
+
+def test_a_fifo_is_refused_without_waiting(submission: Path, tmp_path: Path) -> None:
+    os.mkfifo(submission / "pipe")
+
+    assert refusal(submission, tmp_path / "stage") == (
+        "pipe is a named pipe (FIFO): a submission holds files and folders only"
+    )
+
+
+def test_a_socket(submission: Path, tmp_path: Path) -> None:
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(str(submission / "s.sock"))
+        assert refusal(submission, tmp_path / "stage").startswith("s.sock is a socket")
+    finally:
+        listener.close()
+
+
+def test_a_hard_link(submission: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("canary\n")
+    os.link(secret, submission / "innocent.txt")
+
+    assert refusal(submission, tmp_path / "stage") == (
+        "innocent.txt is a hard link (the same file has another name)"
+    )
+
+
+def test_too_many_files(submission: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(defaults, "STAGE_MAX_FILES", 5)
+    for index in range(5):
+        (submission / f"f{index}").write_text("x")
+
+    assert refusal(submission, tmp_path / "stage") == "more than 5 files and folders"
+
+
+def test_too_many_bytes(submission: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(defaults, "STAGE_MAX_BYTES", 1 << 20)
+    with (submission / "big.bin").open("wb") as big:
+        big.truncate(2 << 20)  # sparse: the size counts, not the blocks
+
+    assert refusal(submission, tmp_path / "stage") == "more than 1 MiB of files (at big.bin)"
+
+
+def test_nesting_too_deep(submission: Path, tmp_path: Path) -> None:
+    deep = submission.joinpath(*["d"] * (defaults.STAGE_MAX_DEPTH + 2))
+    deep.mkdir(parents=True)
+
+    assert refusal(submission, tmp_path / "stage").startswith("folders nested more than")
+
+
+def test_a_compose_file_too_large(submission: Path, tmp_path: Path) -> None:
+    big = "# padding\n" * (defaults.STAGE_MAX_COMPOSE_BYTES // 10 + 1)
+    (submission / "compose.yaml").write_text("services: {}\n" + big)
+
+    assert refusal(submission, tmp_path / "stage") == "compose.yaml is larger than 256 KiB"
+
+
+@pytest.mark.parametrize(
+    "line", ["COMPOSE_FILE=/etc/passwd", "export COMPOSE_PROFILES=x", "DOCKER_HOST=tcp://x:2375"]
+)
+def test_a_dotenv_that_steers_the_tools(submission: Path, tmp_path: Path, line: str) -> None:
+    (submission / ".env").write_text(f"TAG=1\n{line}\n")
+    variable = line.removeprefix("export ").split("=")[0]
+
+    assert refusal(submission, tmp_path / "stage") == (
+        f".env sets {variable}, a variable of Compose or Docker"
+    )
+
+
+def test_no_compose_file(submission: Path, tmp_path: Path) -> None:
+    (submission / "compose.yaml").unlink()
+    (submission / "docker-compose.yaml").mkdir()  # a folder by that name is not a file
+
+    staged = stage(submission, tmp_path / "stage")
+
+    assert (staged.refusals, staged.compose_file) == ((), None)
