@@ -31,6 +31,8 @@ PROBE_PIDS: Final = 64
 # -- engine ------------------------------------------------------------------------------------
 #: Deadline of one Engine API call (inspect, list, create...).
 ENGINE_TIMEOUT_S: Final = 30.0
+#: Deadline of removing what a killed grading left (its engine may be why it hung).
+CLEANUP_TIMEOUT_S: Final = 5.0
 #: Endpoint used when neither --host, DOCKER_HOST nor a CLI context names one.
 DEFAULT_DOCKER_HOST: Final = "unix:///var/run/docker.sock"
 

@@ -160,16 +160,22 @@ def _worker_died(exc: BaseException) -> Text:
 
 
 def _remove_probes(job: GradingJob) -> None:
-    """Remove what a killed grading left on its engine: its probes and readers."""
+    """Remove what a killed grading left on its engine: its probes and readers. Bounded: the
+    engine may be the reason the grading hung."""
     from grader.engine.connection import connect
     from grader.errors import GraderError
 
-    with contextlib.suppress(GraderError):
-        engine = connect(job.host)
-        try:
-            engine.remove_containers({defaults.LABEL_RUN: job.run_id})
-        finally:
-            engine.close()
+    def remove() -> None:
+        with contextlib.suppress(GraderError):
+            engine = connect(job.host, timeout_s=defaults.CLEANUP_TIMEOUT_S)
+            try:
+                engine.remove_containers({defaults.LABEL_RUN: job.run_id})
+            finally:
+                engine.close()
+
+    remover = threading.Thread(target=remove, name="remove-probes", daemon=True)
+    remover.start()
+    remover.join(defaults.CLEANUP_TIMEOUT_S)
 
 
 # -- in the worker process ----------------------------------------------------------------------

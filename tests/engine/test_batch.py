@@ -6,10 +6,12 @@ a batch graded in place."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -70,6 +72,7 @@ def hostile(model: Model) -> Model:
 
 def missing_image(model: Model) -> Model:
     model["services"]["redis2"]["image"] = "tp-grader-test/does-not-exist:1"
+    model["services"]["redis2"]["pull_policy"] = "never"  # no registry is reached for it
     return model
 
 
@@ -490,3 +493,60 @@ def test_compose_cli_crash_leaves_nothing(
     assert "docker compose up failed" in result.notes[0].en
     assert running_commands_of(wrapper) == []  # no straggler left to run `up` after teardown
     assert batch_leftovers(docker_client) == []
+
+
+@pytest.fixture
+def silent_engine(tmp_path: Path) -> Iterator[str]:
+    """A student's "engine" that accepts connections and never answers: what a hung or
+    hostile daemon looks like from the grader (a real socket, not a model of the SDK)."""
+    path = tmp_path / "silent.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"unix://{path}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_a_grading_that_hangs_is_killed_at_its_deadline(
+    silent_engine: str,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    with lab_builder(docker_client) as ada:
+        build_reseau(ada, reseau_images)
+        started = time.monotonic()
+
+        report = grade_in_place(
+            reseau,
+            [StudentEngine("bob", silent_engine), StudentEngine("ada", "unix:///var/run/docker.sock")],
+            out_dir=tmp_path / "out", jobs=2, lang="en", deadline_s=5, probe_image=BUSYBOX,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+
+    results = by_student(report)
+    assert (results["ada"].status.value, results["ada"].score) == ("graded", 20)
+    assert results["bob"].status.value == "error"
+    assert results["bob"].notes[0].en == (
+        "error: timeout — grading did not finish within 5 s (stopped)"
+    )
+    assert elapsed < 25  # the SDK's own timeout (30 s) was never waited for
+    assert not docker_client.api.containers(all=True, filters={"label": "io.tp-grader.role"})
