@@ -41,6 +41,8 @@ DEFAULT_DOCKER_HOST: Final = "unix:///var/run/docker.sock"
 LABEL_ROLE: Final = "io.tp-grader.role"
 #: Identifies the run that created the object, so one run cleans only what it made.
 LABEL_RUN: Final = "io.tp-grader.run"
+#: On an image a run built under a tag of its own: the name the compose file gave it.
+LABEL_IMAGE_NAME: Final = "io.tp-grader.image"
 
 # -- reports -----------------------------------------------------------------------------------
 DEFAULT_LANG: Final = "fr"

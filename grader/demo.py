@@ -1,8 +1,10 @@
 """``grade demo``: the reference solution, set up in a Compose project of its own, graded
-through that project's labels, and taken down."""
+through that project's labels, and taken down, with every image the demo built (the stand-ins
+it had to build, the images the solution builds)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 
 from grader import defaults
@@ -14,7 +16,7 @@ from grader.i18n import Lang, Text
 from grader.observe.prober import Prober, new_run_id
 from grader.result import GradeResult
 from grader.setup.solution import choose_images, reference_solution
-from grader.setup.stand_ins import build_stand_ins
+from grader.setup.stand_ins import stand_ins_for_a_run
 
 
 def run_demo(
@@ -32,25 +34,28 @@ def run_demo(
 ) -> GradeResult:
     images = choose_images(exercise, image_overrides or {})
     exercise.params.with_overrides(param_overrides or {})  # bad parameters fail before setup
-    if stand_ins:
-        Prober(engine, image=probe_image).ensure_image(on_progress)
-        built = build_stand_ins(exercise, engine, probe_image)
-        images = {**images, **{k: v for k, v in built.items() if k not in (image_overrides or {})}}
-    project = f"tpgrader-demo-{new_run_id()}"
-    note = Text(
-        fr=f"démonstration : solution de référence dans le projet Compose {project}",
-        en=f"demo: the reference solution in Compose project {project}",
-    )
-    with reference_solution(
-        exercise,
-        engine=engine,
-        project=project,
-        images=images,
-        param_overrides=param_overrides,
-        host=host,
-        labels={defaults.LABEL_ROLE: "demo"},
-        probe_image=probe_image,
-    ) as running:
+    with contextlib.ExitStack() as stack:
+        if stand_ins:
+            Prober(engine, image=probe_image).ensure_image(on_progress)
+            built = stack.enter_context(stand_ins_for_a_run(exercise, engine, probe_image))
+            images |= {k: v for k, v in built.items() if k not in (image_overrides or {})}
+        project = f"tpgrader-demo-{new_run_id()}"
+        note = Text(
+            fr=f"démonstration : solution de référence dans le projet Compose {project}",
+            en=f"demo: the reference solution in Compose project {project}",
+        )
+        running = stack.enter_context(
+            reference_solution(
+                exercise,
+                engine=engine,
+                project=project,
+                images=images,
+                param_overrides=param_overrides,
+                host=host,
+                labels={defaults.LABEL_ROLE: "demo"},
+                probe_image=probe_image,
+            )
+        )
         return grade(
             exercise,
             engine=engine,

@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import copy
 import posixpath
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from grader import defaults
-from grader.compose import add_labels
-from grader.engine.facts import tagged
+from grader.compose import add_labels, own_built_images
 from grader.exercise.model import Exercise
 from grader.i18n import Text
-from grader.observe.names import IMAGE_NAME_LABEL
 
 
 @dataclass(frozen=True)
@@ -96,15 +93,6 @@ def isolate(
         if service.get("tmpfs"):
             service["tmpfs"] = [_capped_tmpfs(entry) for entry in _as_list(service["tmpfs"])]
         _limit(service)
-        build = service.get("build")
-        if isinstance(build, dict):
-            original = service.get("image") or f"{project}-{service_name}"
-            service["image"] = built_image_tag(project, original)
-            build["labels"] = {
-                **(build.get("labels") or {}),
-                **labels,
-                IMAGE_NAME_LABEL: tagged(original),
-            }
     for kind in ("networks", "volumes"):
         for key, given in (rewritten.get(kind) or {}).items():
             definition = given or {}
@@ -114,6 +102,7 @@ def isolate(
                 notes.append(_scoped(f"name du {what} {key}", f"name of {kind[:-1]} {key}"))
             rewritten[kind][key] = definition
     overrides |= {name: f"{scratch}/{name}" for name in paths}
+    own_built_images(rewritten, project, labels)
     add_labels(rewritten, labels)
     return Isolated(rewritten, overrides, tuple(dict.fromkeys(notes)))
 
@@ -145,18 +134,6 @@ def _rewrite_ports(
             )
         )
     return overrides, notes
-
-
-def built_image_tag(project: str, original: str) -> str:
-    """The batch's own tag for an image the submission builds as ``original``.
-
-    >>> built_image_tag("tpgab12-ada-3f2e1d", "Tp_Graphite:V1")
-    'tpgab12-ada-3f2e1d/tp_graphite:V1'
-    """
-    repository, _, tag = tagged(original).rpartition(":")
-    safe = re.sub(r"[^a-z0-9._-]+", "-", repository.lower()).strip(".-_") or "image"
-    safe_tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", tag).lstrip(".-")[:128] or "latest"
-    return f"{project}/{safe}:{safe_tag}"
 
 
 def _scoped(what_fr: str, what_en: str) -> Text:

@@ -147,9 +147,11 @@ def errors_as_exit_codes(lang: Lang) -> Iterator[None]:
         yield
     except GraderError as exc:
         prefix = "erreur" if lang == "fr" else "error"
-        console(stderr=True).print(
-            f"[bold red]{prefix}:[/] {escape(exc.text.render(lang))}", soft_wrap=True
-        )
+        from grader.report.sanitize import clean_text
+
+        # An error may quote what a tool printed (Compose, a build): cleaned like any report.
+        message = escape(clean_text(exc.text.render(lang)))
+        console(stderr=True).print(f"[bold red]{prefix}:[/] {message}", soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         console(stderr=True).print(Text(fr="interrompu", en="interrupted").render(lang))

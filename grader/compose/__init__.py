@@ -8,7 +8,7 @@
 
 from grader.compose.binary import COMPOSE_ENV, find_compose
 from grader.compose.bounded import CommandResult, run_bounded
-from grader.compose.model import add_labels
+from grader.compose.model import add_labels, built_image_tag, own_built_images
 from grader.compose.project import Compose, untrusted_environment
 
 __all__ = [
@@ -16,7 +16,9 @@ __all__ = [
     "CommandResult",
     "Compose",
     "add_labels",
+    "built_image_tag",
     "find_compose",
+    "own_built_images",
     "run_bounded",
     "untrusted_environment",
 ]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+from grader import defaults
+from grader.engine.facts import tagged
 
 
 def add_labels(model: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -22,3 +26,35 @@ def add_labels(model: dict[str, Any], labels: Mapping[str, str]) -> dict[str, An
             definition["labels"] = {**current, **labels}
             model[kind][name] = definition
     return model
+
+
+def built_image_tag(project: str, original: str) -> str:
+    """A run's own tag for an image its compose file builds as ``original``: under the
+    project's name, so removing the project's tags removes the run's images and nothing else.
+
+    >>> built_image_tag("tpgab12-ada-3f2e1d", "Tp_Graphite:V1")
+    'tpgab12-ada-3f2e1d/tp_graphite:V1'
+    """
+    repository, _, tag = tagged(original).rpartition(":")
+    safe = re.sub(r"[^a-z0-9._-]+", "-", repository.lower()).strip(".-_") or "image"
+    safe_tag = re.sub(r"[^A-Za-z0-9_.-]+", "-", tag).lstrip(".-")[:128] or "latest"
+    return f"{project}/{safe}:{safe_tag}"
+
+
+def own_built_images(model: dict[str, Any], project: str, labels: Mapping[str, str]) -> None:
+    """Give every image the model builds a tag of the run's own (:func:`built_image_tag`),
+    and ``labels`` plus the name the file gave it (:data:`~grader.defaults.LABEL_IMAGE_NAME`),
+    by which checks find it. In place."""
+    for name, service in (model.get("services") or {}).items():
+        build = service.get("build") if isinstance(service, dict) else None
+        if build is None:
+            continue
+        if not isinstance(build, dict):  # `build: path`
+            build = service["build"] = {"context": build}
+        original = str(service.get("image") or f"{project}-{name}")
+        service["image"] = built_image_tag(project, original)
+        build["labels"] = {
+            **(build.get("labels") or {}),
+            **labels,
+            defaults.LABEL_IMAGE_NAME: tagged(original),
+        }

@@ -8,18 +8,21 @@ commands), and taken down with its volumes whatever happens.
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from grader import defaults
-from grader.compose import CommandResult, Compose, add_labels
+from grader.compose import CommandResult, Compose, add_labels, own_built_images
 from grader.engine.base import Engine
+from grader.engine.facts import COMPOSE_PROJECT
 from grader.errors import ParameterError, SetupFailed, UsageError
-from grader.exercise.model import Exercise
+from grader.exercise.model import Exercise, Params
 from grader.i18n import Text
 from grader.setup.scratch import host_path_overrides, remove_scratch
 
@@ -31,6 +34,8 @@ class RunningSolution:
     """The overrides to grade it with: the caller's, and the run's own host folders."""
     images: Mapping[str, str]
     compose: Compose
+    problems: tuple[str, ...] = ()
+    """What did not go through (a step that failed...), when failures are tolerated."""
 
 
 def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -47,6 +52,21 @@ def choose_images(exercise: Exercise, overrides: Mapping[str, str]) -> dict[str,
     return {**exercise.images, **overrides}
 
 
+def solution_model(exercise: Exercise, params: Params, images: Mapping[str, str]) -> dict[str, Any]:
+    """The reference solution's Compose model, rendered with ``params`` and ``images``."""
+    if exercise.solution is None:
+        raise UsageError(
+            Text(
+                fr=f"l'exercice {exercise.id} n'a pas de solution de référence",
+                en=f"exercise {exercise.id} has no reference solution",
+            )
+        )
+    model: dict[str, Any] = yaml.safe_load(
+        exercise.render(exercise.solution.compose, params, images)
+    )
+    return model
+
+
 @contextlib.contextmanager
 def reference_solution(
     exercise: Exercise,
@@ -57,55 +77,86 @@ def reference_solution(
     param_overrides: Mapping[str, str] | None = None,
     host: str | None = None,
     labels: Mapping[str, str] | None = None,
+    change: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    tolerate_failures: bool = False,
     timeout_s: float = 300.0,
     probe_image: str = defaults.PROBE_IMAGE,
 ) -> Iterator[RunningSolution]:
     """Bring the reference solution up under Compose project ``project``; take it down after.
 
     The exercise's host paths are folders of the run's own (see :func:`scratch_folder`), so a
-    demo never touches a student's ``/tmp/data``; they are removed with the rest."""
-    if exercise.solution is None:
-        raise UsageError(
-            Text(
-                fr=f"l'exercice {exercise.id} n'a pas de solution de référence",
-                en=f"exercise {exercise.id} has no reference solution",
-            )
-        )
+    demo never touches a student's ``/tmp/data``; images the solution builds get tags of the
+    project's own; all of it is removed with the rest. ``change`` edits the model before it
+    runs (a mutant of the solution); with ``tolerate_failures``, an ``up`` or a step that
+    fails is recorded in :attr:`RunningSolution.problems` instead of raising (a mutant may
+    well not come up: it is graded as it is)."""
     overrides = {**(param_overrides or {}), **host_path_overrides(exercise, project)}
     params = exercise.params.with_overrides(overrides)
+    model = solution_model(exercise, params, images)
+    if change is not None:
+        model = change(model)
+    run_labels = {defaults.LABEL_ROLE: "solution", **(labels or {})}
+    own_built_images(model, project, run_labels)
+    add_labels(model, run_labels)
     solution = exercise.solution
-    model = yaml.safe_load(exercise.render(solution.compose, params, images))
-    add_labels(model, {defaults.LABEL_ROLE: "solution", **(labels or {})})
+    workdir = solution.compose.parent if solution is not None else exercise.directory
+    problems: list[str] = []
+
+    def must(result: CommandResult) -> None:
+        if result.ok:
+            return
+        if not tolerate_failures:
+            raise _failed(result)
+        problems.append(f"{' '.join(result.argv[-3:])}: exit {result.returncode}")
+
     with tempfile.TemporaryDirectory(prefix="tp-grader-solution-") as folder:
         compose_file = Path(folder) / "compose.yaml"
         compose_file.write_text(yaml.safe_dump(model, sort_keys=False), encoding="utf-8")
-        compose = Compose(project, (compose_file,), host=host, workdir=solution.compose.parent)
+        compose = Compose(project, (compose_file,), host=host, workdir=workdir)
         try:
-            _must(
+            must(
                 compose.run(
                     "up", "--detach", "--wait", "--wait-timeout", "120", timeout_s=timeout_s
                 )
             )
-            for step in solution.steps:
+            services = set(model.get("services") or {})
+            for step in solution.steps if solution is not None else ():
                 args = [exercise.render(arg, params, images) for arg in step]
-                _must(compose.run(*args, timeout_s=timeout_s))
-            yield RunningSolution(project, overrides, images, compose)
+                if tolerate_failures and not services.intersection(args):
+                    problems.append(f"{' '.join(args)}: its service is not in this model")
+                    continue
+                must(compose.run(*args, timeout_s=timeout_s))
+            yield RunningSolution(project, overrides, images, compose, tuple(problems))
         finally:
             compose.down()
-            engine.remove_labelled({"com.docker.compose.project": project})
+            engine.remove_labelled({COMPOSE_PROJECT: project})
+            engine.untag_images({COMPOSE_PROJECT: project}, f"{project}/")
             if exercise.host_paths:
                 remove_scratch(engine, probe_image, project)
 
 
-def _must(result: CommandResult) -> None:
-    if result.ok:
-        return
+#: What a failed pull says, whichever registry and engine (offline, or Docker Hub out of reach).
+_PULL_FAILED = re.compile(
+    r"pull access denied|failed to resolve|no such host|dial tcp|i/o timeout|"
+    r"TLS handshake timeout|connection refused|manifest unknown|not found: manifest|"
+    r"toomanyrequests|Get \"https?://",
+    re.IGNORECASE,
+)
+
+
+def _failed(result: CommandResult) -> SetupFailed:
     tail = result.output.strip()[-800:]
     what = " ".join(result.argv[-3:])
     reason = "timeout" if result.timed_out else f"exit {result.returncode}"
-    raise SetupFailed(
-        Text(
-            fr=f"la solution de référence n'a pas démarré ({what} : {reason}) :\n{tail}",
-            en=f"the reference solution did not come up ({what}: {reason}):\n{tail}",
-        )
+    text = Text(
+        fr=f"la solution de référence n'a pas démarré ({what} : {reason}) :\n{tail}",
+        en=f"the reference solution did not come up ({what}: {reason}):\n{tail}",
     )
+    if _PULL_FAILED.search(result.output):
+        text += Text(
+            fr="\n→ une image n'a pas pu être téléchargée. Hors ligne, ou sans Docker Hub : "
+            "ajoutez --stand-ins (de petites images de remplacement construites sur place).",
+            en="\n→ an image could not be pulled. Offline, or without Docker Hub: "
+            "add --stand-ins (small stand-in images built locally).",
+        )
+    return SetupFailed(text)

@@ -14,6 +14,7 @@ from grader import defaults
 from grader.cli import app
 from grader.exercise.model import Exercise
 from tests.engine.test_tp_reseau import build_reseau
+from tests.support.images import build_bin_only_busybox
 from tests.support.lab import LabBuilder
 from tests.support.reports import assert_valid_junit, junit_counts, read_json
 
@@ -136,6 +137,42 @@ def test_demo_with_stand_ins(exercise: str, lang: str, busybox: str) -> None:
     assert not list(Path("/tmp").glob("tp-grader-tpgrader-demo-*"))  # its host folders are gone
 
 
+def image_tags(client: docker.DockerClient) -> list[tuple[str, list[str]]]:
+    return sorted((i["Id"], sorted(i.get("RepoTags") or ())) for i in client.api.images())
+
+
+@pytest.mark.parametrize("exercise", ["tp-reseau", "tp-volumes"])
+def test_demo_on_a_bin_only_busybox_leaves_no_image(
+    exercise: str, docker_client: docker.DockerClient, busybox: str
+) -> None:
+    """Stand-ins do not depend on their base's PATH; every image the demo built (stand-ins,
+    tp-volumes' graphite) is gone after it."""
+    base = build_bin_only_busybox(docker_client)
+    before = image_tags(docker_client)
+
+    done = runner.invoke(
+        app, ["demo", exercise, "--stand-ins", "--probe-image", base, "--lang", "en"]
+    )
+
+    assert done.exit_code == 0, done.output
+    assert "Total: 20/20" in done.output
+    assert image_tags(docker_client) == before
+
+
+def test_demo_offline_says_stand_ins_exist(busybox: str) -> None:
+    """The lab's images cannot be pulled (a registry that refuses on loopback stands for
+    Docker Hub out of reach): the error says what to do."""
+    done = runner.invoke(
+        app,
+        ["demo", "tp-reseau", "--lang", "en", "--image", "redis=127.0.0.1:9/absent:1",
+         "--image", "app=127.0.0.1:9/absent:1"],
+    )  # fmt: skip
+
+    assert done.exit_code == 3, done.output
+    assert "Traceback" not in done.output
+    assert "add --stand-ins (small stand-in images built locally)" in done.output
+
+
 def test_demo_with_explicit_images(reseau_images: dict[str, str]) -> None:
     done = runner.invoke(
         app,
@@ -198,10 +235,10 @@ def test_batch_rescore_and_clean_commands(
 
     assert done.exit_code == 1, done.output  # a submission in error: the teacher should look
     assert "perfect: 20/20 graded" in done.output
-    assert (
-        "hostile: 0/20 refused — submission refused: service 'redis': privileged mode"
-        in done.output
+    assert "hostile: 0/20 refused — submission refused: not allowed in a submission: " in (
+        done.output
     )
+    assert "services.redis.privileged (privileges on the host)" in done.output.replace("\n", "")
     assert "1 graded, 1 refused, 1 errors — summary: " in done.output
     assert rescored.exit_code == 0
     assert "1 graded, 1 refused, 1 errors" in rescored.output

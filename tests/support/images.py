@@ -94,7 +94,37 @@ def test_tags(client: docker.DockerClient) -> list[str]:
 
 
 def remove_test_images(client: docker.DockerClient) -> None:
-    """Untag (and so delete, when it was the last tag) every image the suite built."""
+    """Untag (and so delete, when it was the last tag) every image the suite built, then the
+    untagged ones it left (a test image rebuilt under the same tag leaves its old one)."""
     for tag in test_tags(client):
         with contextlib.suppress(docker.errors.DockerException):
             client.api.remove_image(tag, force=False, noprune=False)
+    for label in ("io.tp-grader.test", "io.tp-grader.role=stand-in"):
+        dangling = client.api.images(filters={"dangling": True, "label": label})
+        for image in dangling:
+            with contextlib.suppress(docker.errors.DockerException):
+                client.api.remove_image(image["Id"], force=False)
+
+
+BIN_ONLY_BUSYBOX = "tp-grader-test/busybox-bin-only:latest"
+
+_BIN_ONLY_DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /etc /tmp && /bin/busybox chmod 1777 /tmp \\
+ && /bin/busybox --install -s /bin && echo 'root:x:0:0:root:/root:/bin/sh' >/etc/passwd \\
+ && echo 'root:x:0:' >/etc/group"]
+ENV PATH=/bin
+CMD ["/bin/sh"]
+"""
+
+
+def build_bin_only_busybox(client: docker.DockerClient) -> str:
+    """A busybox image as some are: every applet in /bin, and ``PATH=/bin``."""
+    with tempfile.TemporaryDirectory() as context:
+        shutil.copy2(static_busybox(), Path(context) / "busybox")
+        (Path(context) / "Dockerfile").write_text(_BIN_ONLY_DOCKERFILE)
+        client.images.build(
+            path=context, tag=BIN_ONLY_BUSYBOX, rm=True, forcerm=True, labels=TEST_LABEL
+        )
+    return BIN_ONLY_BUSYBOX
