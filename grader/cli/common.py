@@ -198,10 +198,11 @@ class Reports:
 
     @property
     def to_stdout(self) -> bool:
-        """Whether a report takes standard output (so the terminal report must not)."""
-        from grader.report.files import STDOUT
+        """Whether a report takes standard output, as ``-`` or a path to it such as
+        ``/dev/stdout`` (so the terminal report must not)."""
+        from grader.report.files import goes_to_stdout
 
-        return STDOUT in self.targets().values()
+        return any(goes_to_stdout(t) for t in self.targets().values() if t is not None)
 
     def check(self) -> None:
         """Refuse, before grading, a flavour we do not know, two reports on standard output,

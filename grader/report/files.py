@@ -53,8 +53,13 @@ def check_reports(targets: Mapping[str, Target | None]) -> Text | None:
     """Why these reports (by option name) could not all be written, or ``None``.
 
     Checked before the work that produces them, and creating or replacing nothing: at most
-    one report may go to standard output, and each path must be writable."""
-    to_stdout = [option for option, target in targets.items() if target == STDOUT]
+    one report may go to standard output (``-``, or a path to it such as ``/dev/stdout``), and
+    each path must be writable."""
+    to_stdout = [
+        option
+        for option, target in targets.items()
+        if target is not None and goes_to_stdout(target)
+    ]
     if len(to_stdout) > 1:
         names = ", ".join(to_stdout)
         return Text(
@@ -69,6 +74,21 @@ def check_reports(targets: Mapping[str, Target | None]) -> Text | None:
                 en=f"cannot write report: {problem}",
             )
     return None
+
+
+def goes_to_stdout(target: Target) -> bool:
+    """Whether ``target`` names this process's standard output: ``-``, or a link to a
+    descriptor that shares descriptor 1's file (``/dev/stdout``, ``/dev/fd/1``)."""
+    if target == STDOUT:
+        return True
+    try:
+        end = _follow(target)
+        if not isinstance(end, int):
+            return False
+        found, stdout = os.fstat(end), os.fstat(1)
+    except OSError:
+        return False
+    return (found.st_dev, found.st_ino) == (stdout.st_dev, stdout.st_ino)
 
 
 def check_writable(target: Target) -> str | None:

@@ -100,15 +100,17 @@ def test_summary_md_dash_prints_the_table(tmp_path: Path) -> None:
 
 
 def test_junit_into_a_link_to_proc_self_fd_1(tmp_path: Path) -> None:
-    """``--junit /dev/stdout``: the XML arrives on stdout and the link stays a link."""
+    """``--junit /dev/stdout``: the XML, and only it, arrives on stdout (the terminal report
+    goes to stderr, as with ``-``), and the link stays a link."""
     stdout = tmp_path / "stdout"
     stdout.symlink_to("/proc/self/fd/1")
 
-    done = grade("--junit", str(stdout), "--quiet", cwd=tmp_path)
+    done = grade("--junit", str(stdout), cwd=tmp_path)
 
     assert done.returncode == 1, done.stderr
     (tmp_path / "received.xml").write_bytes(done.stdout)
     assert junit_counts(assert_valid_junit(tmp_path / "received.xml"))["tests"] == 10
+    assert "Total: 0/20" in done.stderr.decode()
     assert os.readlink(stdout) == "/proc/self/fd/1"
 
 

@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 
 from grader.report import files
-from grader.report.files import STDOUT, as_target, check_reports, check_writable, write_report
+from grader.report.files import (
+    STDOUT,
+    as_target,
+    check_reports,
+    check_writable,
+    goes_to_stdout,
+    write_report,
+)
 from tests.support.fifo import fifo_reader
 
 REPORT = '{"score": 20}\n'
@@ -297,6 +304,20 @@ def test_at_most_one_report_on_standard_output(tmp_path: Path) -> None:
     assert problem.en == (
         "only one report can go to standard output (-); asked by --json, --summary-md"
     )
+
+
+def test_a_link_to_stdout_counts_as_standard_output(tmp_path: Path, pipe: tuple[int, int]) -> None:
+    """``--json - --junit /dev/stdout`` would mix two documents on one output."""
+    stdout, other = tmp_path / "stdout", tmp_path / "other"
+    stdout.symlink_to("/proc/self/fd/1")
+    other.symlink_to(f"/proc/self/fd/{pipe[1]}")
+
+    assert goes_to_stdout(stdout)
+    assert not goes_to_stdout(other)
+    assert not goes_to_stdout(tmp_path / "r.json")
+    problem = check_reports({"--json": STDOUT, "--junit": stdout, "--gradescope": other})
+    assert problem is not None
+    assert problem.en.endswith("asked by --json, --junit")
 
 
 def test_check_reports_names_the_unwritable_path(tmp_path: Path) -> None:
