@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import stat
@@ -174,7 +173,7 @@ def _temporary_beside(path: Path) -> tuple[int, str]:
     for _ in range(100):
         name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), name
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
@@ -193,7 +192,8 @@ def _follow(path: Path) -> Path | int:
         current = folder / current.name
         if not current.is_symlink():
             return current
-        current = Path(os.path.normpath(folder / os.readlink(current)))
+        # Not normalised here: ".." in a link is resolved by realpath on the next turn.
+        current = folder / os.readlink(current)
     raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
 
 
@@ -209,6 +209,8 @@ def _own_descriptor(folder: Path, name: str) -> int | None:
 
 
 def _descriptor_problem(path: Path, descriptor: int) -> str | None:
+    import fcntl  # only reached through /proc, so only where fcntl exists
+
     try:
         flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
     except OSError as exc:
@@ -253,8 +255,10 @@ def _write_stdout(raw: bytes) -> None:
         sys.stdout.buffer.flush()
     except BrokenPipeError:
         # The reader has gone (``| head``): say so once, not again when Python exits.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE), STDOUT) from None
 
 
@@ -268,7 +272,7 @@ def _write_descriptor(descriptor: int, raw: bytes) -> None:
 
 def _write_in_place(path: Path, raw: bytes, *, append: bool) -> None:
     # No O_CREAT: what we were asked to write in place must still be there.
-    flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    flags = os.O_WRONLY | (os.O_APPEND if append else os.O_TRUNC)
     descriptor = os.open(path, flags)
     try:
         _write_all(descriptor, raw)

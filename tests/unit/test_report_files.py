@@ -146,6 +146,21 @@ def test_a_link_to_a_regular_file_stays_a_link(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["r.json"]
 
 
+def test_dot_dot_in_a_link_is_resolved_as_the_kernel_does(tmp_path: Path) -> None:
+    """``a/../r.json`` where ``a`` links to ``x/y`` is ``x/r.json``, not ``r.json``."""
+    (tmp_path / "x" / "y").mkdir(parents=True)
+    (tmp_path / "x" / "r.json").write_text("old")
+    (tmp_path / "a").symlink_to("x/y")
+    link = tmp_path / "link"
+    link.symlink_to("a/../r.json")
+
+    write_report(link, REPORT)
+
+    assert (tmp_path / "x" / "r.json").read_text() == REPORT
+    assert not (tmp_path / "r.json").exists()
+    assert link.is_symlink()
+
+
 def test_append_adds_to_a_file_and_through_a_link(tmp_path: Path) -> None:
     target = tmp_path / "summary.md"
     target.write_text("earlier step\n")
