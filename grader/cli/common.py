@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from grader.engine.base import Engine
     from grader.exercise.model import Exercise
     from grader.harness.plugin import RunObserver
+    from grader.report.files import Target
     from grader.result import GradeResult
 
 EXIT_INTERRUPTED = 130
@@ -69,13 +70,24 @@ ParamOption = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option("--param", help="Override an exercise parameter: KEY=VALUE (repeatable)."),
 ]
+# Report paths are strings, not Paths: only the string "-" means standard output, and a Path
+# would make "./-" (a file named "-") the same as "-".
+_REPORT_PATH = "PATH"
 JsonOption = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--json", help="Write the JSON score report to this file.", dir_okay=False),
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--json",
+        metavar=_REPORT_PATH,
+        help="Write the JSON score report to this file (-: standard output).",
+    ),
 ]
 JunitOption = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--junit", help="Write the JUnit XML report to this file.", dir_okay=False),
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--junit",
+        metavar=_REPORT_PATH,
+        help="Write the JUnit XML report to this file (-: standard output).",
+    ),
 ]
 JunitFlavorOption = Annotated[
     str,
@@ -86,18 +98,20 @@ JunitFlavorOption = Annotated[
     ),
 ]
 GradescopeOption = Annotated[
-    Optional[Path],  # noqa: UP045
+    Optional[str],  # noqa: UP045
     typer.Option(
-        "--gradescope", help="Write Gradescope's results.json to this file.", dir_okay=False
+        "--gradescope",
+        metavar=_REPORT_PATH,
+        help="Write Gradescope's results.json to this file (-: standard output).",
     ),
 ]
 SummaryMdOption = Annotated[
-    Optional[Path],  # noqa: UP045
+    Optional[str],  # noqa: UP045
     typer.Option(
         "--summary-md",
-        help="Append a Markdown table of the run to this file (also done to "
+        metavar=_REPORT_PATH,
+        help="Append a Markdown table of the run to this file (-: print it; also done to "
         "$GITHUB_STEP_SUMMARY when it is set).",
-        dir_okay=False,
     ),
 ]
 MinScoreOption = Annotated[
@@ -160,54 +174,92 @@ def errors_as_exit_codes(lang: Lang) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Reports:
-    """The files a grading command writes, and how its exit code is decided."""
+    """The reports a grading command writes (each a path, or ``-`` for standard output), and
+    how its exit code is decided."""
 
-    json: Path | None = None
-    junit: Path | None = None
+    json: str | Path | None = None
+    junit: str | Path | None = None
     junit_flavor: str = "standard"
-    gradescope: Path | None = None
-    summary_md: Path | None = None
+    gradescope: str | Path | None = None
+    summary_md: str | Path | None = None
     min_score: float | None = None
 
+    def targets(self) -> dict[str, Target | None]:
+        """Each report option and where it goes."""
+        from grader.report.files import as_target
+
+        options = {
+            "--json": self.json,
+            "--junit": self.junit,
+            "--gradescope": self.gradescope,
+            "--summary-md": self.summary_md,
+        }
+        return {
+            name: None if value is None else as_target(value) for name, value in options.items()
+        }
+
+    @property
+    def to_stdout(self) -> bool:
+        """Whether a report takes standard output, as ``-`` or a path to it such as
+        ``/dev/stdout`` (so the terminal report must not)."""
+        from grader.report.files import goes_to_stdout
+
+        return any(goes_to_stdout(t) for t in self.targets().values() if t is not None)
+
     def check(self) -> None:
-        """Refuse, before grading, a flavour we do not know or a file we cannot write."""
-        from grader.report.files import check_writable
+        """Refuse, before grading, a flavour we do not know, two reports on standard output,
+        or a file we cannot write."""
+        from grader.report.files import check_reports
         from grader.report.junit import FLAVORS
 
         if self.junit_flavor not in FLAVORS:
             raise typer.BadParameter(
                 f"use one of {', '.join(FLAVORS)}", param_hint="--junit-flavor"
             )
-        for path in (self.json, self.junit, self.gradescope, self.summary_md):
-            problem = check_writable(path) if path is not None else None
-            if problem is not None:
-                raise UsageError(
-                    Text(
-                        fr=f"rapport impossible à écrire : {problem}",
-                        en=f"cannot write report: {problem}",
-                    )
-                )
+        problem = check_reports(self.targets())
+        if problem is not None:
+            raise UsageError(problem)
 
     def write(self, result: GradeResult) -> None:
+        """Write every report (one that fails does not stop the others), then raise a
+        :class:`UsageError` for the first that failed."""
         from grader.report import gradescope, json_report, junit, markdown
+        from grader.report.files import STDOUT
 
+        targets = self.targets()
+        writes: list[tuple[Target | None, Callable[[Target], None]]] = [
+            (targets["--json"], lambda to: json_report.write_json(result, to)),
+            (
+                targets["--junit"],
+                lambda to: junit.write_junit(result, to, self.junit_flavor),  # type: ignore[arg-type]
+            ),
+            (targets["--gradescope"], lambda to: gradescope.write_gradescope(result, to)),
+            (targets["--summary-md"], lambda to: markdown.append_markdown(result, to)),
+        ]
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        try:
-            if self.json is not None:
-                json_report.write_json(result, self.json)
-            if self.junit is not None:
-                junit.write_junit(result, self.junit, self.junit_flavor)  # type: ignore[arg-type]
-            if self.gradescope is not None:
-                gradescope.write_gradescope(result, self.gradescope)
-            for summary in filter(None, (self.summary_md, step_summary and Path(step_summary))):
-                markdown.append_markdown(result, summary)
-        except OSError as exc:
-            raise UsageError(
-                Text(
-                    fr=f"rapport impossible à écrire : {exc.filename}: {exc.strerror}",
-                    en=f"cannot write report: {exc.filename}: {exc.strerror}",
+        if step_summary:
+            # A path by GitHub's contract, never standard output.
+            writes.append((Path(step_summary), lambda to: markdown.append_markdown(result, to)))
+        failed: UsageError | None = None
+        for target, write in writes:
+            if target is None:
+                continue
+            try:
+                write(target)
+            except OSError as exc:
+                where = (
+                    Text(fr="sortie standard", en="standard output")
+                    if target == STDOUT
+                    else Text.same(str(target))
                 )
-            ) from exc
+                failed = failed or UsageError(
+                    Text(
+                        fr="rapport impossible à écrire : {where}: {why}",
+                        en="cannot write report: {where}: {why}",
+                    ).format(where=where, why=exc.strerror)
+                )
+        if failed is not None:
+            raise failed
 
     def exit_code(self, result: GradeResult) -> int:
         if result.interrupted:
@@ -247,7 +299,8 @@ def graded(
             engine.close()
         reports.write(result)
         if not quiet:
-            render(result, console())
+            # With a report on standard output, that output holds the report and nothing else.
+            render(result, console(stderr=reports.to_stdout))
     raise typer.Exit(reports.exit_code(result))
 
 

@@ -8,11 +8,10 @@ test score alone could take Gradescope's sum below zero.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from grader.judge.outcome import CheckStatus
-from grader.report.files import write_atomically
+from grader.report.files import Target, write_report
 from grader.report.sanitize import clean_text
 from grader.result import GradeResult
 
@@ -48,6 +47,7 @@ def to_dict(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
     }
 
 
-def write_gradescope(result: GradeResult, path: Path, visibility: str = "visible") -> None:
+def write_gradescope(result: GradeResult, target: Target, visibility: str = "visible") -> None:
+    """Write ``results.json`` to ``target``: a path, or ``-`` for standard output."""
     text = json.dumps(to_dict(result, visibility), ensure_ascii=False, indent=2) + "\n"
-    write_atomically(path, text)
+    write_report(target, text)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from grader import defaults
@@ -27,7 +26,7 @@ from grader.i18n import Text, as_lang
 from grader.judge.outcome import CheckOutcome, CheckStatus
 from grader.judge.rubric import Rubric
 from grader.judge.scoring import score
-from grader.report.files import write_atomically
+from grader.report.files import Target, write_report
 from grader.report.sanitize import clean_text
 from grader.result import GradeResult, RunStatus
 
@@ -82,8 +81,9 @@ def dumps(result: GradeResult) -> str:
     return json.dumps(to_dict(result), ensure_ascii=False, indent=2) + "\n"
 
 
-def write_json(result: GradeResult, path: Path) -> None:
-    write_atomically(path, dumps(result))
+def write_json(result: GradeResult, target: Target) -> None:
+    """Write the report to ``target``: a path, or ``-`` for standard output."""
+    write_report(target, dumps(result))
 
 
 def from_dict(data: dict[str, Any], rubric: Rubric) -> GradeResult:

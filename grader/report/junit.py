@@ -22,12 +22,11 @@ weight is 0); the JSON and Gradescope reports carry it.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Literal
 
 from grader.judge.outcome import CheckStatus
 from grader.judge.scoring import ScoredCheck
-from grader.report.files import write_atomically
+from grader.report.files import Target, write_report
 from grader.report.sanitize import clean_text
 from grader.result import GradeResult
 
@@ -119,5 +118,6 @@ def dumps(result: GradeResult, flavor: Flavor = "standard") -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def write_junit(result: GradeResult, path: Path, flavor: Flavor = "standard") -> None:
-    write_atomically(path, dumps(result, flavor))
+def write_junit(result: GradeResult, target: Target, flavor: Flavor = "standard") -> None:
+    """Write the XML to ``target``: a path, or ``-`` for standard output."""
+    write_report(target, dumps(result, flavor))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from grader.judge.outcome import CheckStatus
+from grader.report.files import Target, write_report
 from grader.report.sanitize import clean_text
 from grader.result import GradeResult
 
@@ -47,7 +46,7 @@ def run_markdown(result: GradeResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def append_markdown(result: GradeResult, path: Path) -> None:
-    """Append (GitHub's step summary file collects every step's Markdown)."""
-    with path.open("a", encoding="utf-8") as summary:
-        summary.write(run_markdown(result) + "\n")
+def append_markdown(result: GradeResult, target: Target) -> None:
+    """Append the table to ``target`` (GitHub's step summary file collects every step's
+    Markdown), or print it when ``target`` is ``-``."""
+    write_report(target, run_markdown(result) + "\n", append=True)

@@ -189,7 +189,64 @@ def test_unwritable_report_path(tmp_path: Path) -> None:
     )
 
     assert done.exit_code == 2
-    assert one_error_line(done.output) == f"error: cannot write report: {blocked}: File exists"
+    assert one_error_line(done.output) == f"error: cannot write report: {blocked}: not a directory"
+
+
+UNREACHABLE = ["--host", "unix:///nonexistent/docker.sock"]
+
+
+@pytest.mark.parametrize("command", ["check", "demo"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--json", "-", "--junit", "-"],
+        ["--gradescope", "-", "--summary-md", "-"],
+        ["--json", "-", "--junit", "-", "--summary-md", "-"],
+    ],
+)
+def test_at_most_one_report_on_standard_output(command: str, options: list[str]) -> None:
+    """Refused before the engine is asked for (so exit 2 here, not 3), in one line."""
+    done = runner.invoke(app, [command, "tp-reseau", "--lang", "en", *UNREACHABLE, *options])
+
+    assert done.exit_code == 2
+    asked = ", ".join(option for option in options if option.startswith("--"))
+    assert one_error_line(done.stderr) == (
+        f"error: only one report can go to standard output (-); asked by {asked}"
+    )
+    assert done.stdout == ""
+
+
+def test_report_paths_refused_before_grading_create_nothing(tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "folder").mkdir()
+    before = sorted(tmp_path.iterdir())
+    cases = {
+        "dangling": "dangling symbolic link",
+        "folder": "is a directory",
+    }
+
+    for name, problem in cases.items():
+        done = runner.invoke(
+            app,
+            ["check", "tp-reseau", "--lang", "en", *UNREACHABLE,
+             "--json", str(tmp_path / "fine.json"), "--junit", str(tmp_path / name)],
+        )  # fmt: skip
+
+        assert done.exit_code == 2
+        assert one_error_line(done.output) == (
+            f"error: cannot write report: {tmp_path / name}: {problem}"
+        )
+    assert sorted(tmp_path.iterdir()) == before
+    assert (tmp_path / "dangling").is_symlink()
+
+
+def test_report_options_say_dash_is_standard_output() -> None:
+    done = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
+
+    assert done.exit_code == 0
+    for option in ("--json", "--junit", "--gradescope"):
+        line = next(line for line in done.output.splitlines() if option + " " in line)
+        assert "(-: standard output)" in line, line
 
 
 def test_doctor_with_no_engine() -> None:

@@ -82,17 +82,46 @@ def test_gitlab_publishes_the_junit_file_it_writes() -> None:
     assert "--junit junit.xml" in "\n".join(data["grade"]["script"])
 
 
+SEPARATORS = {"&&", "||", "|", ";"}
+REDIRECTIONS = {">", ">>", "<", "2>", "&>"}
+
+
+def shell_commands(line: str) -> list[list[str]]:
+    """The simple commands of a shell line: split at ``&&``, ``|``..., redirections dropped
+    (``grade check X --json - | python3 -m json.tool > out.json`` has two)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    commands: list[list[str]] = [[]]
+    words = iter(lexer)
+    for word in words:
+        if word in SEPARATORS:
+            commands.append([])
+        elif word in REDIRECTIONS:
+            next(words, None)  # its target
+        else:
+            commands[-1].append(word)
+    return [command for command in commands if command]
+
+
+def test_shell_commands() -> None:
+    assert shell_commands("pip install . && grade list  # then") == [
+        ["pip", "install", "."], ["grade", "list"]
+    ]  # fmt: skip
+    assert shell_commands("grade check x --json - | python3 -m json.tool > s.json") == [
+        ["grade", "check", "x", "--json", "-"], ["python3", "-m", "json.tool"]
+    ]  # fmt: skip
+
+
 def readme_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
     lines: list[list[str]] = []
     for block in blocks:
         for line in block.replace("\\\n", " ").splitlines():
-            command = line.split("&&")[-1]  # the last command of an install-then-run line
-            words = shlex.split(command, comments=True) if command.strip() else []
-            if words and Path(words[0]).name == "grade":
-                rest = ["tp-reseau" if w == "..." else w for w in words[1:]]
-                lines.append(rest)
+            for words in shell_commands(line):
+                if Path(words[0]).name == "grade":
+                    lines.append(["tp-reseau" if w == "..." else w for w in words[1:]])
     return lines
 
 

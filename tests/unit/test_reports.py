@@ -274,3 +274,30 @@ def test_canvas_gradebook(mixed: GradeResult, reseau: Exercise) -> None:
     assert rows[1] == ["Points Possible", "", "", "", "", "20"]
     assert rows[2][3] == mixed.student
     assert rows[2][5] == "7"
+
+
+# -- standard output ---------------------------------------------------------------------------
+def test_every_report_can_go_to_standard_output(
+    mixed: GradeResult, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    from grader.report import gradescope, markdown
+
+    json_report.write_json(mixed, "-")
+    assert json.loads(capsysbinary.readouterr().out) == json.loads(json_report.dumps(mixed))
+    junit.write_junit(mixed, "-", flavor="codegrade")
+    assert capsysbinary.readouterr().out == junit.dumps(mixed, "codegrade")
+    gradescope.write_gradescope(mixed, "-")
+    assert json.loads(capsysbinary.readouterr().out) == gradescope.to_dict(mixed)
+    markdown.append_markdown(mixed, "-")
+    assert capsysbinary.readouterr().out.decode() == markdown.run_markdown(mixed) + "\n"
+
+
+def test_markdown_summary_appends(tmp_path: Path, mixed: GradeResult) -> None:
+    from grader.report.markdown import append_markdown, run_markdown
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")
+    append_markdown(mixed, summary)
+    append_markdown(mixed, summary)
+
+    assert summary.read_text() == "# earlier step\n" + (run_markdown(mixed) + "\n") * 2
