@@ -58,7 +58,7 @@ def project_name(batch_id: str, student: str) -> str:
     a digest of the id follows its readable part).
 
     >>> project_name("a1b2c3", "Ada Lovelace")
-    'tpga1b2c3-ada-lovelace-4bd2e4'
+    'tpga1b2c3-ada-lovelace-767402'
     """
     readable = re.sub(r"[^a-z0-9]+", "-", student.lower()).strip("-")[:24] or "s"
     digest = hashlib.sha256(student.encode()).hexdigest()[:6]

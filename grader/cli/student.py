@@ -200,9 +200,10 @@ def doctor(
     out = console()
     findings = diagnose(host, probe_image)
     marks = {"ok": "[green]✔[/]", "note": "[yellow]•[/]", "problem": "[red]✘[/]"}
+    colon = " :" if chosen == "fr" else ":"  # French puts a space before a colon
     for finding in findings:
         out.print(
-            f"{marks[finding.level.value]} {finding.what.render(chosen)}: "
+            f"{marks[finding.level.value]} {finding.what.render(chosen)}{colon} "
             f"{escape(finding.detail.render(chosen))}",
             markup=True,
             soft_wrap=True,

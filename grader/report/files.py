@@ -38,14 +38,15 @@ _MAX_LINKS = 40
 
 def as_target(value: str | os.PathLike[str]) -> Target:
     """The target a command-line value names: only the string ``-`` is standard output (so
-    ``./-`` is a file named ``-``).
+    ``./-`` is a file named ``-``); ``~`` is the user's home, even where no shell expanded it
+    (``--json=~/score.json``).
 
     >>> as_target("-"), as_target("./-")
     ('-', PosixPath('-'))
     """
     if isinstance(value, str) and value == STDOUT:
         return STDOUT
-    return Path(value)
+    return Path(value).expanduser()
 
 
 def check_reports(targets: Mapping[str, Target | None]) -> Text | None:

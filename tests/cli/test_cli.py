@@ -294,15 +294,37 @@ def test_batch_usage_errors(args: list[str], message: str) -> None:
     assert message in done.output
 
 
-def test_batch_missing_submissions_folder(tmp_path: Path) -> None:
+def test_batch_missing_submissions_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found before any engine is reached (the one given here does not exist)."""
+    monkeypatch.chdir(tmp_path)
+
     done = runner.invoke(
         app,
-        ["batch", "tp-reseau", str(tmp_path / "nope"), "--lang", "en",
-         "--host", "unix:///nonexistent/d.sock"],
-    )  # fmt: skip
+        ["batch", "tp-reseau", "nope/", "--lang", "en", "--host", "unix:///nonexistent/d.sock"],
+    )
 
-    assert done.exit_code in (2, 3)
-    assert "Traceback" not in done.output
+    assert done.exit_code == 2
+    assert one_error_line(done.output) == "error: submissions folder not found: nope"
+
+
+@pytest.mark.parametrize("spelling", ["~/class", "~/class/", "class", "./class/"])
+def test_paths_relative_absolute_home_and_trailing_slash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """Every spelling of a folder reaches it (the shell does not expand ``--opt=~/x``)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "class").mkdir()
+    hosts = tmp_path / "hosts.csv"
+    hosts.write_text("ada,not-a-url\n")
+
+    batch = runner.invoke(app, ["batch", "tp-reseau", spelling, "--hosts", "~/hosts.csv"])
+    rescored = runner.invoke(app, ["rescore", spelling, "--lang", "en"])
+    from_hosts = runner.invoke(app, ["batch", "tp-reseau", "--hosts=~/hosts.csv", "--lang", "en"])
+
+    assert batch.exit_code == 2  # both given: a usage error, not a missing folder
+    assert "class is not a batch's output folder" in one_error_line(rescored.output)
+    assert "~/hosts.csv:1: expected 'student,docker_host'" in one_error_line(from_hosts.output)
 
 
 def test_rescore_of_a_folder_that_is_no_batch(tmp_path: Path) -> None:
