@@ -66,6 +66,16 @@ ARCHIVE_MAX_UNPACKED: Final = 512 << 20
 #: Deadline of a command run inside a student's container (the one observation that needs it).
 EXEC_DEADLINE_S: Final = 10.0
 
+# -- reference solutions (demo, selftest) ---------------------------------------------------
+#: Seconds `compose up --wait` gives a reference solution's services to be running and healthy.
+SOLUTION_WAIT_S: Final = 120.0
+#: The same for a mutant of it in selftest (a mutant may never get healthy: graded as it is).
+SELFTEST_WAIT_S: Final = 20.0
+#: Mutants set up and graded at once by selftest.
+SELFTEST_JOBS: Final = 4
+#: Host ports selftest gives the exercise's declared ports (each run its own).
+SELFTEST_PORT_RANGE: Final = (30000, 30999)
+
 # -- batch grading -----------------------------------------------------------------------------
 #: Compose file names a submission folder may hold, in the order Compose itself prefers them.
 COMPOSE_FILE_NAMES: Final = (

@@ -9,12 +9,13 @@ are in error.
 - :mod:`grader.cli._app` -- the application, ``grade EXERCISE`` as ``grade check EXERCISE``;
 - :mod:`grader.cli.common` -- shared options, exit codes, reports, one grading's run;
 - :mod:`grader.cli.student` -- ``list``, ``show``, ``check``, ``demo``, ``doctor``;
-- :mod:`grader.cli.teacher` -- ``batch``, ``rescore``, ``clean``.
+- :mod:`grader.cli.teacher` -- ``batch``, ``rescore``, ``clean``;
+- :mod:`grader.cli.author` -- ``selftest``, ``new``.
 """
 
 from __future__ import annotations
 
-from grader.cli import student, teacher  # noqa: F401 - importing registers the commands
+from grader.cli import author, student, teacher  # noqa: F401 - importing registers the commands
 from grader.cli._app import app
 
 __all__ = ["app", "main"]

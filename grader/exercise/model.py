@@ -7,6 +7,7 @@ An exercise is a folder ``exercises/<id>/``::
     prompt.en.md
     checks.py            pytest checks, one test per check id: ``@check("id")``
     solution/            the reference solution (a Compose file template and steps)
+    mutants.yaml         mutants of the solution, for ``grade selftest`` (optional)
     stand-ins/<image>/   offline Dockerfiles standing in for the lab's images
 
 and its rubric is ``rubrics/<id>.yaml``. Loading validates the rubric against the checks both
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from grader.errors import ExerciseDefinitionError, ParameterError
+from grader.exercise.mutants import MUTANTS_FILE, Mutants, load_mutants
 from grader.i18n import Lang, Text
 from grader.judge.rubric import Rubric, check_against, load_rubric
 
@@ -114,6 +116,9 @@ class Exercise:
     """Parameters that name folders on the engine host (demo and batch runs get their own)."""
     host_ports: tuple[str, ...] = ()
     """Parameters that name published host ports (batch grading gives each run its own)."""
+    mutants: Mutants = field(default_factory=Mutants)
+    """Declared mutants of the reference solution, and generated ones declared equivalent
+    (``mutants.yaml``, for ``grade selftest``)."""
     submission_allow: tuple[str, ...] = ()
     """Service keys that batch grading's policy refuses but this exercise needs
     (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
@@ -176,6 +181,12 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         problems += exc.problems
     if rubric is not None:
         problems += check_against(rubric, declared, checks_file)
+    mutants = Mutants()
+    if rubric is not None:
+        try:
+            mutants = load_mutants(directory / MUTANTS_FILE, rubric.check_ids, exercise_id)
+        except ExerciseDefinitionError as exc:
+            problems += exc.problems
     for lang in ("fr", "en"):
         if not (directory / f"prompt.{lang}.md").is_file():
             problems.append(f"{directory}: missing prompt.{lang}.md")
@@ -217,6 +228,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         stand_ins=stand_ins,
         host_paths=host_paths,
         host_ports=host_ports,
+        mutants=mutants,
         submission_allow=tuple(allow or ()),
     )
 

@@ -8,9 +8,10 @@ commands), and taken down with its volumes whatever happens.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ def reference_solution(
     host: str | None = None,
     labels: Mapping[str, str] | None = None,
     change: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    steps: Sequence[Sequence[str]] | None = None,
     tolerate_failures: bool = False,
+    wait_s: float = defaults.SOLUTION_WAIT_S,
     timeout_s: float = 300.0,
     probe_image: str = defaults.PROBE_IMAGE,
 ) -> Iterator[RunningSolution]:
@@ -87,19 +90,20 @@ def reference_solution(
     The exercise's host paths are folders of the run's own (see :func:`scratch_folder`), so a
     demo never touches a student's ``/tmp/data``; images the solution builds get tags of the
     project's own; all of it is removed with the rest. ``change`` edits the model before it
-    runs (a mutant of the solution); with ``tolerate_failures``, an ``up`` or a step that
-    fails is recorded in :attr:`RunningSolution.problems` instead of raising (a mutant may
-    well not come up: it is graded as it is)."""
+    runs (a mutant of the solution), as ``docker compose config`` normalises it (long syntax,
+    every profile's services); ``steps`` replace the solution's. With ``tolerate_failures``,
+    an ``up`` or a step that fails is recorded in :attr:`RunningSolution.problems` instead of
+    raising (a mutant may well not come up: it is graded as it is)."""
     overrides = {**(param_overrides or {}), **host_path_overrides(exercise, project)}
     params = exercise.params.with_overrides(overrides)
     model = solution_model(exercise, params, images)
+    solution = exercise.solution
+    workdir = solution.compose.parent if solution is not None else exercise.directory
     if change is not None:
-        model = change(model)
+        model = change(normalised(model, project, workdir, host))
     run_labels = {defaults.LABEL_ROLE: "solution", **(labels or {})}
     own_built_images(model, project, run_labels)
     add_labels(model, run_labels)
-    solution = exercise.solution
-    workdir = solution.compose.parent if solution is not None else exercise.directory
     problems: list[str] = []
 
     def must(result: CommandResult) -> None:
@@ -114,13 +118,11 @@ def reference_solution(
         compose_file.write_text(yaml.safe_dump(model, sort_keys=False), encoding="utf-8")
         compose = Compose(project, (compose_file,), host=host, workdir=workdir)
         try:
-            must(
-                compose.run(
-                    "up", "--detach", "--wait", "--wait-timeout", "120", timeout_s=timeout_s
-                )
-            )
+            wait = ("--wait", "--wait-timeout", f"{wait_s:.0f}")
+            must(compose.run("up", "--detach", *wait, timeout_s=timeout_s))
             services = set(model.get("services") or {})
-            for step in solution.steps if solution is not None else ():
+            chosen = steps if steps is not None else solution.steps if solution else ()
+            for step in chosen:
                 args = [exercise.render(arg, params, images) for arg in step]
                 if tolerate_failures and not services.intersection(args):
                     problems.append(f"{' '.join(args)}: its service is not in this model")
@@ -133,6 +135,25 @@ def reference_solution(
             engine.untag_images({COMPOSE_PROJECT: project}, f"{project}/")
             if exercise.host_paths:
                 remove_scratch(engine, probe_image, project)
+
+
+def normalised(
+    model: dict[str, Any], project: str, workdir: Path, host: str | None = None
+) -> dict[str, Any]:
+    """``model`` as ``docker compose config`` normalises it (every profile's services kept)."""
+    with tempfile.TemporaryDirectory(prefix="tp-grader-normalise-") as folder:
+        given, output = Path(folder) / "compose.yaml", Path(folder) / "normalised.json"
+        given.write_text(yaml.safe_dump(model, sort_keys=False), encoding="utf-8")
+        compose = Compose(project, (given,), host=host, workdir=workdir)
+        result = compose.run(
+            "--profile", "*", "config", "--format", "json", "--output", str(output),
+            timeout_s=60,
+        )  # fmt: skip
+        if not result.ok:
+            raise _failed(result)
+        normal: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    normal.pop("name", None)
+    return normal
 
 
 #: What a failed pull says, whichever registry and engine (offline, or Docker Hub out of reach).
