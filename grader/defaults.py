@@ -56,6 +56,14 @@ MESSAGE_LIMIT: Final = 2000
 #: a course's own labs, found before the bundled ones.
 EXERCISE_PATH_ENV: Final = "GRADER_PATH"
 
+# -- exams -------------------------------------------------------------------------------------
+#: Environment variable holding the course key that derives each student's variant.
+COURSE_KEY_ENV: Final = "GRADER_COURSE_KEY"
+#: Environment variable naming a course configuration file (``exam: true``...).
+COURSE_CONFIG_ENV: Final = "GRADER_COURSE_CONFIG"
+#: A course folder on ``GRADER_PATH`` may hold this configuration file.
+COURSE_CONFIG_FILE: Final = "course.yaml"
+
 # -- files and archives ------------------------------------------------------------------------
 #: Bytes of a small file (``/etc/passwd``) read at most.
 SMALL_FILE_LIMIT: Final = 1 << 20

@@ -37,6 +37,17 @@ class GradeResult:
     notes: tuple[Text, ...] = field(default_factory=tuple)
     """Things the student should know about how they were graded (a refusal's reason,
     names rewritten for isolation...)."""
+    variant: str | None = None
+    """The fingerprint of the exam variant the student was graded against (never the key)."""
+    exam: bool = False
+    """Exam rules: reports show what was observed, and no hint."""
+    flags: tuple[str, ...] = ()
+    """What a teacher should know of this grading (``other-variant:ID``: the setup matches
+    another student's variant)."""
+
+    @property
+    def hints_shown(self) -> bool:
+        return not self.exam
 
     @property
     def score(self) -> int | float:

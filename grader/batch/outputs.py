@@ -135,6 +135,9 @@ def outcomes_dict(result: GradeResult) -> dict[str, Any]:
         "interrupted": result.interrupted,
         "engine": None if engine is None else dataclasses.asdict(engine),
         "notes": [_text(note) for note in result.notes],
+        "variant": result.variant,
+        "exam": result.exam,
+        "flags": list(result.flags),
         "checks": [
             {
                 "id": check.check_id,
@@ -175,6 +178,9 @@ def result_from_outcomes(data: Mapping[str, Any], rubric: Rubric) -> GradeResult
         status=RunStatus(data.get("status", "graded")),
         interrupted=bool(data.get("interrupted", False)),
         notes=tuple(_from_text(note) for note in data.get("notes") or ()),
+        variant=data.get("variant"),
+        exam=bool(data.get("exam", False)),
+        flags=tuple(str(flag) for flag in data.get("flags") or ()),
     )
 
 

@@ -122,6 +122,69 @@ MinScoreOption = Annotated[
         "every check).",
     ),
 ]
+StudentOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--student",
+        help="Student id: in the reports, and (with a course key) the exam variant graded. "
+        "Default: the OS user.",
+    ),
+]
+CourseKeyOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--course-key-file",
+        help=f"The course key that derives each student's exam variant (also "
+        f"${defaults.COURSE_KEY_ENV}). Without one, every student gets the default names.",
+        dir_okay=False,
+    ),
+]
+ExamOption = Annotated[
+    bool,
+    typer.Option(
+        "--exam",
+        help="Exam rules: no hint in any report (also `exam: true` in the course's course.yaml).",
+    ),
+]
+CourseConfigOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--course-config",
+        help=f"The course's configuration file (also ${defaults.COURSE_CONFIG_ENV}; default: "
+        "course.yaml in a GRADER_PATH folder).",
+        dir_okay=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Exam:
+    """A student's variant and the exam rules, as the command line and course config say."""
+
+    overrides: dict[str, str]
+    fingerprint: str | None
+    exam: bool
+
+
+def exam_settings(
+    exercise: Exercise,
+    student: str,
+    *,
+    key_file: Path | None,
+    exam: bool,
+    course_config: Path | None,
+    param_overrides: dict[str, str],
+) -> Exam:
+    """The parameters ``student`` is graded with (their variant, then ``--param``), and
+    whether exam rules apply."""
+    from grader.exercise.course import load_course_config
+    from grader.exercise.variants import course_key
+
+    variant = exercise.variant(student, course_key(key_file))
+    config = load_course_config(course_config)
+    return Exam(
+        {**variant.overrides(), **param_overrides}, variant.fingerprint, exam or config.exam
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------------

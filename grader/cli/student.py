@@ -10,6 +10,9 @@ import typer
 from grader import defaults
 from grader.cli._app import app
 from grader.cli.common import (
+    CourseConfigOption,
+    CourseKeyOption,
+    ExamOption,
     GradescopeOption,
     HostOption,
     JsonOption,
@@ -21,10 +24,12 @@ from grader.cli.common import (
     ProbeImageOption,
     Reports,
     Session,
+    StudentOption,
     SummaryMdOption,
     console,
     errors_as_exit_codes,
     escape,
+    exam_settings,
     graded,
     lang_of,
     os_user,
@@ -54,19 +59,23 @@ def list_exercises(lang: LangOption = defaults.DEFAULT_LANG) -> None:
 @app.command("show")
 def show(
     exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    student: StudentOption = None,
+    course_key_file: CourseKeyOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
     param: ParamOption = None,
 ) -> None:
-    """Show an exercise's prompt."""
+    """Show an exercise's prompt (with a course key: STUDENT's variant of it)."""
     from rich.markdown import Markdown
 
     from grader.exercise.catalog import find
+    from grader.exercise.variants import course_key
 
     chosen = lang_of(lang)
     with errors_as_exit_codes(chosen):
         exercise = find(exercise_id)
-        params = exercise.params.with_overrides(pairs(param, "--param"))
-        text = exercise.prompt(chosen, params)
+        variant = exercise.variant(student or os_user(), course_key(course_key_file))
+        overrides = {**variant.overrides(), **pairs(param, "--param")}
+        text = exercise.prompt(chosen, exercise.params.with_overrides(overrides))
     out = console()
     if out.is_terminal:
         out.print(Markdown(text))
@@ -77,10 +86,10 @@ def show(
 @app.command("check")
 def check(
     exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
-    student: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option("--student", help="Student id in the reports. Default: the OS user."),
-    ] = None,
+    student: StudentOption = None,
+    course_key_file: CourseKeyOption = None,
+    exam: ExamOption = False,
+    course_config: CourseConfigOption = None,
     json_path: JsonOption = None,
     junit_path: JunitOption = None,
     junit_flavor: JunitFlavorOption = "standard",
@@ -102,18 +111,25 @@ def check(
 
     chosen = lang_of(lang)
     overrides = pairs(param, "--param")
+    who = student or os_user()
 
     def run(exercise: Exercise, session: Session) -> GradeResult:
+        settings = exam_settings(
+            exercise, who, key_file=course_key_file, exam=exam, course_config=course_config,
+            param_overrides=overrides,
+        )  # fmt: skip
         return grade(
             exercise,
             engine=session.engine,
-            student=student or os_user(),
+            student=who,
             lang=chosen,
             project=project,
             probe_image=probe_image,
-            param_overrides=overrides,
+            param_overrides=settings.overrides,
             observer=session.observer,
             on_pull_progress=session.on_progress,
+            variant=settings.fingerprint,
+            exam=settings.exam,
         )
 
     graded(

@@ -13,12 +13,14 @@ from grader import defaults
 from grader.cli._app import app
 from grader.cli.common import (
     EXIT_INTERRUPTED,
+    CourseKeyOption,
     LangOption,
     ProbeImageOption,
     console,
     errors_as_exit_codes,
     lang_of,
 )
+from grader.errors import UsageError
 from grader.i18n import Lang, Text
 
 if TYPE_CHECKING:
@@ -191,3 +193,90 @@ def clean_command(
                 f"{engine.info.endpoint}: {removed.containers} containers, {removed.networks} "
                 f"networks, {removed.volumes} volumes, {cleaned.images} images"
             )
+
+
+@app.command("variant")
+def variant_command(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    student: Annotated[str, typer.Option("--student", help="The student's id.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object, parameter -> value, on stdout.")
+    ] = False,
+    course_key_file: CourseKeyOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """A student's exam variant: the values of the parameters that vary."""
+    import json
+
+    from grader.exercise.catalog import find
+    from grader.exercise.variants import course_key
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        exercise = find(exercise_id)
+        variant = exercise.variant(student, course_key(course_key_file))
+    values = {**{k: exercise.params[k] for k in variant.values}, **variant.values}
+    if as_json:
+        typer.echo(json.dumps(values, ensure_ascii=False))
+        return
+    if not values:
+        typer.echo(
+            Text(
+                fr="pas de clé de cours : les noms par défaut pour tous",
+                en="no course key: the default names for everyone",
+            ).render(chosen)
+        )
+    for name, value in values.items():
+        typer.echo(f"{name} = {value}")
+
+
+@app.command("variants")
+def variants_command(
+    exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
+    roster: Annotated[
+        Path, typer.Option("--roster", help="CSV with a student (or id) column.", dir_okay=False)
+    ],
+    out: Annotated[
+        str, typer.Option("--out", help="The answer key CSV to write (-: standard output).")
+    ],
+    course_key_file: CourseKeyOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """The teacher's answer key: one row per student of the roster, with their values."""
+    import csv
+    import io
+
+    from grader.batch.roster import read_roster
+    from grader.exercise.catalog import find
+    from grader.exercise.variants import course_key
+    from grader.report.files import as_target, write_report
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        exercise = find(exercise_id)
+        key = course_key(course_key_file)
+        if key is None:
+            where = f"--course-key-file, ${defaults.COURSE_KEY_ENV}"
+            raise UsageError(
+                Text(
+                    fr=f"il faut une clé de cours ({where})", en=f"a course key is needed ({where})"
+                )
+            )
+        parameters = [v.parameter for v in exercise.variations]
+        table = io.StringIO()
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(["student", "variant", *parameters])
+        for entry in read_roster(roster):
+            variant = exercise.variant(entry.student, key)
+            writer.writerow(
+                [entry.student, variant.fingerprint, *(variant.values[p] for p in parameters)]
+            )
+        try:
+            write_report(as_target(out), table.getvalue())
+        except OSError as exc:
+            raise UsageError(
+                Text(
+                    fr=f"clé impossible à écrire : {exc.filename}: {exc.strerror}",
+                    en=f"cannot write the answer key: {exc.filename}: {exc.strerror}",
+                )
+            ) from exc

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader import defaults
-from grader.engine.facts import tagged
+from grader.engine.facts import COMPOSE_PROJECT, tagged
 
 
 def add_labels(model: dict[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -43,8 +43,8 @@ def built_image_tag(project: str, original: str) -> str:
 
 def own_built_images(model: dict[str, Any], project: str, labels: Mapping[str, str]) -> None:
     """Give every image the model builds a tag of the run's own (:func:`built_image_tag`),
-    and ``labels`` plus the name the file gave it (:data:`~grader.defaults.LABEL_IMAGE_NAME`),
-    by which checks find it. In place."""
+    and ``labels``, the project's label, and the name the file gave it
+    (:data:`~grader.defaults.LABEL_IMAGE_NAME`), by which checks find it. In place."""
     for name, service in (model.get("services") or {}).items():
         build = service.get("build") if isinstance(service, dict) else None
         if build is None:
@@ -57,4 +57,6 @@ def own_built_images(model: dict[str, Any], project: str, labels: Mapping[str, s
             **(build.get("labels") or {}),
             **labels,
             defaults.LABEL_IMAGE_NAME: tagged(original),
+            # Compose's classic builder does not label what it builds with the project.
+            COMPOSE_PROJECT: project,
         }

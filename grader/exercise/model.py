@@ -26,6 +26,7 @@ import yaml
 
 from grader.errors import ExerciseDefinitionError, ParameterError
 from grader.exercise.mutants import MUTANTS_FILE, Mutants, load_mutants
+from grader.exercise.variants import Variant, Variation, derive, parse_variations
 from grader.i18n import Lang, Text
 from grader.judge.rubric import Rubric, check_against, load_rubric
 
@@ -116,12 +117,19 @@ class Exercise:
     """Parameters that name folders on the engine host (demo and batch runs get their own)."""
     host_ports: tuple[str, ...] = ()
     """Parameters that name published host ports (batch grading gives each run its own)."""
+    variations: tuple[Variation, ...] = ()
+    """The parameters that vary per student in exams (``variants:``), see
+    :mod:`grader.exercise.variants`."""
     mutants: Mutants = field(default_factory=Mutants)
     """Declared mutants of the reference solution, and generated ones declared equivalent
     (``mutants.yaml``, for ``grade selftest``)."""
     submission_allow: tuple[str, ...] = ()
     """Service keys that batch grading's policy refuses but this exercise needs
     (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
+
+    def variant(self, student: str, key: bytes | None) -> Variant:
+        """``student``'s values of the varying parameters (none without a course key)."""
+        return derive(self.variations, key, self.id, student)
 
     def prompt(self, lang: Lang, params: Params | None = None) -> str:
         return self.render(self.directory / f"prompt.{lang}.md", params)
@@ -207,6 +215,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         for p in host_ports
         if p in parameters and not isinstance(parameters[p], int)
     ]
+    variations = parse_variations(data.get("variants"), parameters, str(definition), problems)
     submission = data.get("submission") or {}
     allow = submission.get("allow") if isinstance(submission, dict) else None
     if allow is not None and not (
@@ -228,6 +237,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         stand_ins=stand_ins,
         host_paths=host_paths,
         host_ports=host_ports,
+        variations=variations,
         mutants=mutants,
         submission_allow=tuple(allow or ()),
     )

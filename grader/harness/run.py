@@ -59,6 +59,8 @@ def grade(
     on_pull_progress: Callable[[str], None] | None = None,
     notes: tuple[Text, ...] = (),
     run_id: str | None = None,
+    variant: str | None = None,
+    exam: bool = False,
 ) -> GradeResult:
     """Grade ``student``'s live setup for ``exercise`` on ``engine``.
 
@@ -66,7 +68,8 @@ def grade(
     to exact names (batch grading). ``run_id`` labels the run's probes (default: a new one),
     so whoever starts a grading can remove what it leaves if it has to be killed. Raises
     :class:`~grader.errors.EnvironmentProblem` when the probe image cannot be had,
-    :class:`~grader.errors.UsageError` for bad parameters or checks.
+    :class:`~grader.errors.UsageError` for bad parameters or checks. ``variant`` (a
+    fingerprint) and ``exam`` (no hints in reports) are recorded in the result.
     """
     params = exercise.params.with_overrides(param_overrides or {})
     names: NameResolver = (
@@ -107,6 +110,8 @@ def grade(
         project=project,
         interrupted=plugin.interrupted,
         notes=notes,
+        variant=variant,
+        exam=exam,
     )
 
 

@@ -2,8 +2,10 @@
 
 One row per student: the id (its column name is configurable, ``idnumber`` or ``email``, which
 Moodle maps to that user field), the score, the maximum, the status (graded, refused, error),
-one column per check with the points earned, and a feedback column. Numbers use a dot as the
-decimal mark; text cells that a spreadsheet would take for a formula are neutralised.
+one column per check with the points earned, a feedback column, and a flags column
+(``other-variant:ID`` when the setup matches another student's exam variant). Numbers use a
+dot as the decimal mark; text cells that a spreadsheet would take for a formula are
+neutralised.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def feedback(result: GradeResult) -> str:
 def gradebook_csv(rubric: Rubric, results: Iterable[GradeResult], *, id_column: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([id_column, "score", "max", "status", *rubric.check_ids, "feedback"])
+    writer.writerow([id_column, "score", "max", "status", *rubric.check_ids, "feedback", "flags"])
     for result in results:
         points = {check.check_id: check.points for check in result.sheet.checks}
         writer.writerow(
@@ -63,6 +65,7 @@ def gradebook_csv(rubric: Rubric, results: Iterable[GradeResult], *, id_column: 
                 result.status.value,
                 *(number(points.get(check_id, 0)) for check_id in rubric.check_ids),
                 text_cell(feedback(result)),
+                text_cell(" ".join(result.flags)),
             ]
         )
     return out.getvalue()

@@ -24,7 +24,9 @@ def to_dict(result: GradeResult, visibility: str = "visible") -> dict[str, Any]:
     for check in result.sheet.checks:
         lines = [
             clean_text(check.outcome.message.render(lang)) if check.outcome.message else "",
-            check.entry.hint.render(lang) if check.status is CheckStatus.FAILED else "",
+            check.entry.hint.render(lang)
+            if check.status is CheckStatus.FAILED and result.hints_shown
+            else "",
         ]
         passed = check.status is CheckStatus.PASSED
         tests.append(

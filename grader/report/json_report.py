@@ -5,12 +5,13 @@ Schema ``tp-grader.report/1``::
     {"schema", "tool_version", "exercise", "title", "student", "status", "score",
      "max_score", "started_at", "duration_s", "lang", "project", "interrupted",
      "engine": {"endpoint", "version", "api_version"} | null,
-     "notes": [str],
+     "notes": [str], "variant": str | null, "exam": bool, "flags": [str],
      "checks": [{"id", "title", "status", "points", "max_points", "penalty",
                  "message", "hint", "duration_s"}]}
 
 ``points`` is negative for an applied penalty; ``penalty`` is the points a penalty check takes
-(0 for ordinary checks); ``hint`` is given for checks that did not pass.
+(0 for ordinary checks); ``hint`` is given for checks that did not pass, except under exam
+rules; ``variant`` is the fingerprint of the student's exam variant.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def to_dict(result: GradeResult) -> dict[str, Any]:
             "api_version": engine.api_version,
         },
         "notes": [clean_text(note.render(lang)) for note in result.notes],
+        "variant": result.variant,
+        "exam": result.exam,
+        "flags": list(result.flags),
         "checks": [
             {
                 "id": check.check_id,
@@ -68,7 +72,7 @@ def to_dict(result: GradeResult) -> dict[str, Any]:
                 if check.outcome.message
                 else "",
                 "hint": check.entry.hint.render(lang)
-                if check.status is not CheckStatus.PASSED
+                if check.status is not CheckStatus.PASSED and result.hints_shown
                 else "",
                 "duration_s": round(check.outcome.duration_s, 3),
             }
@@ -120,4 +124,7 @@ def from_dict(data: dict[str, Any], rubric: Rubric) -> GradeResult:
         status=RunStatus(data.get("status", "graded")),
         interrupted=bool(data.get("interrupted", False)),
         notes=tuple(Text.same(str(note)) for note in data.get("notes") or ()),
+        variant=data.get("variant"),
+        exam=bool(data.get("exam", False)),
+        flags=tuple(str(flag) for flag in data.get("flags") or ()),
     )

@@ -40,7 +40,7 @@ def _testcase(check: ScoredCheck, result: GradeResult) -> object:
 
     lang = result.lang
     message = clean_text(check.outcome.message.render(lang)) if check.outcome.message else ""
-    hint = clean_text(check.entry.hint.render(lang))
+    hint = clean_text(check.entry.hint.render(lang)) if result.hints_shown else ""
     case = TestCase(
         name=check.check_id,
         classname=result.exercise_id,
@@ -49,7 +49,7 @@ def _testcase(check: ScoredCheck, result: GradeResult) -> object:
     title = clean_text(check.entry.title.render(lang))
     if check.status is CheckStatus.FAILED:
         case.add_failure_info(message=message or title, output=f"{title}\n{message}")
-        case.stdout = hint
+        case.stdout = hint or None
     elif check.status is CheckStatus.ERROR:
         case.add_error_info(message=message or title, output=message, error_type="harness")
     elif check.status is CheckStatus.SKIPPED:
@@ -65,6 +65,8 @@ def to_element(result: GradeResult) -> ET.Element:
         "student": clean_text(result.student, 200),
         "score": _points(sheet.score),
         "max_score": _points(sheet.max_score),
+        **({"variant": result.variant} if result.variant else {}),
+        **({"exam": "true"} if result.exam else {}),
         **{
             f"points.{check.check_id}": f"{_points(check.points)}/{_points(check.max_points)}"
             for check in sheet.checks

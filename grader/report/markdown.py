@@ -37,7 +37,7 @@ def run_markdown(result: GradeResult) -> str:
             else f"{check.points:g}/{check.max_points:g}"
         )
         details = check.outcome.message.render(lang) if check.outcome.message else ""
-        if check.status is CheckStatus.FAILED:
+        if check.status is CheckStatus.FAILED and result.hints_shown:
             details += (" — " if details else "") + check.entry.hint.render(lang)
         lines.append(
             f"| {MARKS[check.status]} | `{check.check_id}` | "

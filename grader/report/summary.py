@@ -92,7 +92,11 @@ def summarise(exercise: Exercise, results: Sequence[GradeResult], lang: str) -> 
 
 
 def _needs_a_look(result: GradeResult) -> bool:
-    return result.status is not RunStatus.GRADED or result.sheet.count(CheckStatus.ERROR) > 0
+    return (
+        result.status is not RunStatus.GRADED
+        or result.sheet.count(CheckStatus.ERROR) > 0
+        or bool(result.flags)
+    )
 
 
 def _to_look_at(result: GradeResult) -> tuple[str, str, str]:
@@ -101,6 +105,13 @@ def _to_look_at(result: GradeResult) -> tuple[str, str, str]:
         reason = result.notes[0].render(lang) if result.notes else ""
         return clean_text(result.student, 120), result.status.value, clean_text(reason, 400)
     errors = [c for c in result.sheet.checks if c.status is CheckStatus.ERROR]
+    if not errors:  # flagged only
+        flagged = next((n.render(lang) for n in result.notes if "other-variant" in n.en), "")
+        return (
+            clean_text(result.student, 120),
+            " ".join(result.flags),
+            clean_text(flagged, 400),
+        )
     first = errors[0]
     message = first.outcome.message.render(lang) if first.outcome.message else ""
     status = (

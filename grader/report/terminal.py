@@ -37,6 +37,8 @@ WORDS = {
     "refused": Text(fr="Soumission refusée", en="Submission refused"),
     "error": Text(fr="Correction impossible", en="Could not grade"),
     "project": Text(fr="projet Compose", en="Compose project"),
+    "exam": Text(fr="examen : pas de pistes", en="exam: no hints"),
+    "variant": Text(fr="variante", en="variant"),
 }
 
 
@@ -50,15 +52,7 @@ def render(result: GradeResult, console: Console) -> None:
 
     lang = result.lang
     word = {key: text.render(lang) for key, text in WORDS.items()}
-    header = f"[bold]{escape(result.exercise_title.render(lang))}[/]"
-    header += f"\n[dim]{word['student']} {escape(clean_text(result.student, 80))}"
-    if result.project:
-        header += f" · {word['project']} {escape(result.project)}"
-    console.print(header + "[/]")
-    if result.status is not RunStatus.GRADED:
-        console.print(f"[bold red]{word[result.status.value]}[/]")
-    for note in result.notes:
-        console.print(f"[dim]• {escape(clean_text(note.render(lang)))}[/]")
+    _header(result, console, word)
     table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
@@ -83,13 +77,33 @@ def render(result: GradeResult, console: Console) -> None:
             if check.status is CheckStatus.ERROR:
                 message += f" [magenta]({word['harness']})[/]"
             table.add_row("", "", f"[dim]↳[/] {message}", "")
-        if check.status is CheckStatus.FAILED:
+        if check.status is CheckStatus.FAILED and result.hints_shown:
             hint = escape(check.entry.hint.render(lang))
             table.add_row("", "", f"[cyan]{word['hint']}[/] {hint}", "")
     console.print(table)
     if result.interrupted:
         console.print(f"[bold yellow]{word['interrupted']}[/]")
     console.print(f"[bold]{word['total']} {_fmt(result.score)}/{_fmt(result.max_score)}[/]")
+
+
+def _header(result: GradeResult, console: Console, word: dict[str, str]) -> None:
+    """Title, student (and project, variant), exam rules, status and notes."""
+    from rich.markup import escape
+
+    lang = result.lang
+    header = f"[bold]{escape(result.exercise_title.render(lang))}[/]"
+    header += f"\n[dim]{word['student']} {escape(clean_text(result.student, 80))}"
+    if result.project:
+        header += f" · {word['project']} {escape(result.project)}"
+    if result.variant:
+        header += f" · {word['variant']} {escape(result.variant)}"
+    console.print(header + "[/]")
+    if result.exam:
+        console.print(f"[bold yellow]{word['exam']}[/]")
+    if result.status is not RunStatus.GRADED:
+        console.print(f"[bold red]{word[result.status.value]}[/]")
+    for note in result.notes:
+        console.print(f"[dim]• {escape(clean_text(note.render(lang)))}[/]")
 
 
 class LiveProgress:
