@@ -74,6 +74,38 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class VolumesFrom:
+    """One ``--volumes-from`` entry of a container (``HostConfig.VolumesFrom``).
+
+    The engine records the entry as the user gave it: a container name or id, then an optional
+    ``:ro`` or ``:rw`` (the engine's parser also accepts SELinux labels there, ``ro,z``).
+
+    >>> VolumesFrom.parse("redis:ro")
+    VolumesFrom(container='redis', mode='ro')
+    >>> VolumesFrom.parse("3f2a9c").read_only
+    False
+    """
+
+    container: str
+    """The name or id of the container whose volumes are shared, without the mode."""
+    mode: str = "rw"
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.mode.split(",")
+
+    @classmethod
+    def parse(cls, entry: str) -> VolumesFrom:
+        # As the engine splits it: names and ids never hold a colon, so the first one ends the
+        # reference and everything after it is the mode.
+        reference, _, mode = entry.partition(":")
+        return cls(reference.lstrip("/"), mode or "rw")
+
+    def __str__(self) -> str:
+        return self.container if self.mode == "rw" else f"{self.container}:{self.mode}"
+
+
+@dataclass(frozen=True)
 class ContainerFacts:
     id: str
     name: str
@@ -88,8 +120,8 @@ class ContainerFacts:
     mounts: tuple[Mount, ...] = ()
     links: tuple[str, ...] = ()
     """Legacy links (``HostConfig.Links``), as ``/target:/container/alias``."""
-    volumes_from: tuple[str, ...] = ()
-    """``--volumes-from`` references, by name or id, with an optional ``:ro``/``:rw``."""
+    volumes_from: tuple[VolumesFrom, ...] = ()
+    """``--volumes-from`` entries, each a container name or id and a mode."""
     user: str = ""
     health: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -158,7 +190,9 @@ class ContainerFacts:
                 for m in data.get("Mounts") or ()
             ),
             links=tuple(host_config.get("Links") or ()),
-            volumes_from=tuple(host_config.get("VolumesFrom") or ()),
+            volumes_from=tuple(
+                VolumesFrom.parse(str(entry)) for entry in host_config.get("VolumesFrom") or ()
+            ),
             user=str(config.get("User") or ""),
             health=str(health) if health else None,
             labels=dict(config.get("Labels") or {}),

@@ -262,13 +262,16 @@ def volumes_from(
     source: ContainerFacts,
     referenced: Iterable[ContainerFacts | None],
 ) -> None:
-    """``container`` was created with ``--volumes-from source``; ``referenced`` are the
-    containers its ``VolumesFrom`` entries name (by name or by id, as Compose records them)."""
+    """``container`` was created with ``--volumes-from source`` (``:ro`` or ``:rw`` alike);
+    ``referenced`` are the containers its ``VolumesFrom`` entries name (by name or by id, as
+    Compose records them)."""
     __tracebackhide__ = True
     that(
         any(ref is not None and ref.id == source.id for ref in referenced),
         m.NO_VOLUMES_FROM.format(
-            container=container.name, source=source.name, refs=_names(container.volumes_from)
+            container=container.name,
+            source=source.name,
+            refs=_names(str(entry) for entry in container.volumes_from),
         ),
     )
 

@@ -100,7 +100,9 @@ class Lab:
         return self._volumes[name]
 
     def container_by_reference(self, ref: str) -> ContainerFacts | None:
-        """A container named in inspect data (``VolumesFrom``, links): a name or an id."""
+        """A container named in inspect data (a :class:`~grader.engine.facts.VolumesFrom`
+        entry's ``container``, a link's target): a name or an id, looked up as the engine
+        looks it up."""
         return self.engine.container(ref.lstrip("/"))
 
     # -- objects, or the check fails --------------------------------------------------------

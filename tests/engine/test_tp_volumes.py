@@ -51,6 +51,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "donnees-persistees": {"donnees-persistees": FAILED, "sauvegarde": SKIPPED},  # no SAVE
     "lecture-seule": {"lecture-seule": FAILED},  # redis2 mounts it read-write
     "volumes-from": {"volumes-from": FAILED},  # -v redis_data:/data instead
+    # `--volumes-from redis:ro` / `redis:rw`: the engine keeps the mode in VolumesFrom, and
+    # the reference is still redis.
+    "volumes-from-ro": {},
+    "volumes-from-rw": {},
     "sauvegarde": {"sauvegarde": FAILED},  # stale: data saved again after the backup
     "permissions": {"permissions": FAILED},  # an image without USER: runs as root
 }
@@ -129,7 +133,8 @@ def build_volumes(
     if mutant == "volumes-from":
         lab.run("sidecar", tools, command=SLEEP, binds={volume: "/data"})
     else:
-        lab.run("sidecar", tools, command=SLEEP, volumes_from=["redis"])
+        mode = {"volumes-from-ro": ":ro", "volumes-from-rw": ":rw"}.get(mutant, "")
+        lab.run("sidecar", tools, command=SLEEP, volumes_from=[f"redis{mode}"])
 
     # 5. backup with a dedicated container
     lab.run_to_completion(

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from grader.engine.facts import ContainerFacts, ImageFacts, Mount, NetworkFacts, VolumeFacts
+from grader.engine.facts import (
+    ContainerFacts,
+    ImageFacts,
+    Mount,
+    NetworkFacts,
+    VolumeFacts,
+    VolumesFrom,
+)
 from grader.i18n import Text
 from grader.judge import expect
 from grader.judge.outcome import CheckFailed
@@ -93,10 +100,18 @@ def test_volume_mount_misses() -> None:
 
 def test_volumes_from_by_name_or_id() -> None:
     redis = container()
-    sidecar = container(name="sidecar", volumes_from=(f"{redis.id}:rw",))
+    sidecar = container(name="sidecar", volumes_from=(VolumesFrom(redis.id, "rw"),))
 
     expect.volumes_from(sidecar, redis, [redis])
     assert "(volumes-from: c" in failure(expect.volumes_from, sidecar, redis, [None])
+
+
+def test_volumes_from_message_shows_the_entries_as_given() -> None:
+    sidecar = container(name="sidecar", volumes_from=(VolumesFrom("other", "ro"),))
+
+    assert failure(expect.volumes_from, sidecar, container(), [None]) == (
+        "'sidecar' was not created with --volumes-from redis (volumes-from: other:ro)"
+    )
 
 
 def test_regular_file() -> None:
