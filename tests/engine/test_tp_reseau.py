@@ -7,8 +7,11 @@ with the stand-in images, and removed after the test whatever happens.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from grader.engine.docker_engine import DockerEngine
@@ -16,7 +19,7 @@ from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.judge.outcome import CheckStatus
 from grader.result import GradeResult
-from tests.support.images import BUSYBOX
+from tests.support.images import BUSYBOX, TEST_LABEL, static_busybox
 from tests.support.lab import LabBuilder
 from tests.support.net import http_answers
 from tests.support.wait import wait_for
@@ -207,3 +210,74 @@ def test_messages_name_what_is_wrong(
     assert port.outcome.message.fr == (
         "GET http://127.0.0.1:8000/ sur l'hôte du moteur Docker répond 404, et non 200"
     )
+
+
+# -- DNS: an nslookup that walks a search list ------------------------------------------------
+SEARCH_LIST_PROBE = "tp-grader-test/busybox-search-list:latest"
+
+#: Our busybox looks up a name once when it is given a server; other nslookups (bind's, other
+#: builds) first try each search domain. This one does, through the real busybox nslookup.
+SEARCH_LIST_NSLOOKUP = """#!/bin/sh
+# nslookup -type=a NAME SERVER, walking the search list "example.invalid" first.
+case "$2" in
+  *.*) ;;
+  *) busybox nslookuq "$1" "$2.example.invalid" "$3" ;;
+esac
+exec busybox nslookuq "$@"
+"""
+
+SEARCH_LIST_DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /usr/bin /sbin /usr/sbin /etc /tmp \\
+ && /bin/busybox chmod 1777 /tmp && /bin/busybox --install -s"]
+COPY nslookup /usr/local/bin/nslookup
+"""
+
+
+@pytest.fixture(scope="module")
+def search_list_probe(docker_client: docker.DockerClient, busybox: str) -> str:
+    """A probe image whose ``nslookup`` walks a search list before the name itself.
+
+    busybox-static runs its own applets before anything on PATH, so the applet is renamed in
+    a copy of the binary (``nslookup`` -> ``nslookuq``, same length, same sort order in the
+    applet table): ``nslookup`` is then the script above, which calls the real applet."""
+    with tempfile.TemporaryDirectory() as context:
+        binary = static_busybox().read_bytes()
+        assert binary.count(b"\x00nslookup\x00") == 1, "applet table not found"
+        (Path(context) / "busybox").write_bytes(
+            binary.replace(b"\x00nslookup\x00", b"\x00nslookuq\x00")
+        )
+        (Path(context) / "busybox").chmod(0o755)
+        script = Path(context) / "nslookup"
+        script.write_text(SEARCH_LIST_NSLOOKUP)
+        script.chmod(0o755)
+        (Path(context) / "Dockerfile").write_text(SEARCH_LIST_DOCKERFILE)
+        docker_client.images.build(
+            path=context, tag=SEARCH_LIST_PROBE, rm=True, forcerm=True, labels=TEST_LABEL
+        )
+    return SEARCH_LIST_PROBE
+
+
+def test_dns_answer_after_an_nxdomain_of_the_search_list(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    search_list_probe: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    """redis.example.invalid is NXDOMAIN, redis answers: the name resolves."""
+    build_reseau(lab, reseau_images)
+    seen = lab.run_to_completion(
+        search_list_probe,
+        ["nslookup", "-type=a", "redis", "127.0.0.11"],
+        network_mode=f"container:{lab.containers['moby-counter']}",
+    )
+    assert "NXDOMAIN" in seen
+    assert lab.address("redis", "moby-network") in seen
+
+    result = grade(reseau, probe_image=search_list_probe, engine=engine, student="t", lang="en")
+
+    assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED)
+    assert result.score == 20

@@ -42,6 +42,60 @@ def test_nslookup_nxdomain_and_timeout() -> None:
     assert parse_nslookup("redis", StepOutput(timed_out, 1)).outcome == "no-reply"
 
 
+#: A search list walked first (bind's nslookup, other probe images): NXDOMAIN, then the answer.
+SEARCH_THEN_ANSWER = """\
+Server:\t\t127.0.0.11
+Address:\t127.0.0.11#53
+
+** server can't find redis.example.invalid: NXDOMAIN
+Server:\t\t127.0.0.11
+Address:\t127.0.0.11#53
+
+Non-authoritative answer:
+Name:\tredis
+Address: 172.23.0.2
+
+"""
+
+ANSWER_THEN_NXDOMAIN = """\
+Server:\t\t127.0.0.11
+Address:\t127.0.0.11:53
+
+Non-authoritative answer:
+Name:\tredis
+Address: 172.23.0.2
+
+** server can't find redis.example.invalid: NXDOMAIN
+
+"""
+
+
+def test_nslookup_addresses_win_over_an_nxdomain_of_another_query() -> None:
+    for output, code in ((SEARCH_THEN_ANSWER, 0), (ANSWER_THEN_NXDOMAIN, 1)):
+        answer = parse_nslookup("redis", StepOutput(output, code))
+
+        assert (answer.outcome, answer.addresses) == ("answered", ("172.23.0.2",))
+
+
+def test_nslookup_server_block_after_an_answer_is_not_an_answer() -> None:
+    output = (
+        "Name:\tredis.lan\nAddress: 10.1.2.3\n\n"
+        "Server:\t\t127.0.0.11\nAddress: 127.0.0.11\n\n"
+        "** server can't find redis: NXDOMAIN\n"
+    )
+
+    assert parse_nslookup("redis", StepOutput(output, 1)).addresses == ("10.1.2.3",)
+
+
+def test_nslookup_nxdomain_for_every_query() -> None:
+    output = (
+        "** server can't find redis.example.invalid: NXDOMAIN\n"
+        "** server can't find redis: NXDOMAIN\n"
+    )
+
+    assert parse_nslookup("redis", StepOutput(output, 1)).outcome == "nxdomain"
+
+
 def test_step_scripts_quote_their_arguments() -> None:
     assert "'a b;rm -rf /'" in DnsLookup("a b;rm -rf /").script()
     assert "'$(reboot)'" in TcpConnect("$(reboot)", 1).script()
