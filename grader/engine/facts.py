@@ -6,8 +6,10 @@ what a fact means. Each ``from_inspect`` tolerates the fields that older engines
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -27,6 +29,31 @@ def tagged(reference: str) -> str:
     if "@" in reference or ":" in reference.rsplit("/", 1)[-1]:
         return reference
     return f"{reference}:latest"
+
+
+_ENGINE_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
+def engine_time(text: str) -> datetime | None:
+    """A timestamp of inspect data (RFC 3339 with nanoseconds), ``None`` for Go's zero time
+    (``0001-01-01T00:00:00Z``: never happened) or anything unreadable.
+
+    >>> engine_time("2024-05-01T10:00:00.123456789Z").isoformat()
+    '2024-05-01T10:00:00.123456+00:00'
+    >>> engine_time("0001-01-01T00:00:00Z") is None
+    True
+    """
+    found = _ENGINE_TIME.fullmatch(text.strip())
+    if found is None or text.startswith("0001-"):
+        return None
+    seconds, fraction, zone = found.groups()
+    offset = timedelta(0)
+    if zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return datetime.fromisoformat(seconds).replace(
+        microsecond=int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone(offset)
+    )
 
 
 @dataclass(frozen=True)
@@ -125,6 +152,10 @@ class ContainerFacts:
     user: str = ""
     health: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    restart_count: int = 0
+    """Restarts made by the restart policy since the container was last started by hand."""
+    started_at: datetime | None = None
+    """When the current (or last) run started, on the engine's clock."""
 
     @property
     def running(self) -> bool:
@@ -196,6 +227,8 @@ class ContainerFacts:
             user=str(config.get("User") or ""),
             health=str(health) if health else None,
             labels=dict(config.get("Labels") or {}),
+            restart_count=int(data.get("RestartCount") or 0),
+            started_at=engine_time(str(state.get("StartedAt") or "")),
         )
 
 

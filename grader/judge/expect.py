@@ -14,7 +14,7 @@ Each helper sets ``__tracebackhide__`` so a failure points at the check, not at 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
 from grader.engine.facts import (
@@ -186,6 +186,52 @@ def http_status(result: HttpResult, expected: int = 200) -> None:
         result.status == expected,
         m.HTTP_STATUS.format(url=result.url, status=result.status, expected=expected),
     )
+
+
+def published_answer(
+    container: ContainerFacts,
+    responses: Sequence[HttpResult],
+    now: ContainerFacts | None,
+    expected: int = 200,
+) -> HttpResult:
+    """One of ``responses`` answered ``expected``, and that answer came from ``container``.
+
+    ``responses`` are GETs made, from the engine host, at the addresses ``container``'s
+    bindings listen on (:meth:`~grader.judge.lab.Lab.observe_published`); ``now`` is
+    ``container`` inspected again after them (:meth:`~grader.judge.lab.Lab.reinspect`).
+
+    "Came from ``container``" rests on how the engine publishes a port: for each binding it
+    holds the host socket itself (docker-proxy, or a placeholder socket without the userland
+    proxy) for as long as the container runs, and forwards what reaches it to that container;
+    meanwhile no other process can listen at that address and port, nor at any address of it
+    when the binding is a wildcard. So the request goes to exactly the binding's address (not
+    to 127.0.0.1 whatever the binding says), and ``now`` must be the same container in the
+    same run (same start, same restart count) and still running: the engine then held the
+    socket for it over the whole request. What the engine cannot tell apart is not judged
+    either: processes of other containers sharing ``container``'s network namespace
+    (``--network container:...``) are, to the engine, that container's network.
+    """
+    __tracebackhide__ = True
+    if now is None:
+        fail(m.PUBLISHED_CHANGED.format(container=container.name, change=m.CHANGE_GONE))
+    running(now)
+    if (now.started_at, now.restart_count) != (container.started_at, container.restart_count):
+        fail(m.PUBLISHED_CHANGED.format(container=container.name, change=m.CHANGE_RESTARTED))
+    for response in responses:
+        if response.status == expected:
+            return response
+    # Nothing answered as expected: tell of the most telling response (a status, then any
+    # answer, then the silence of the first address).
+    worst = min(
+        responses,
+        key=lambda r: (r.status is None, not r.answered),
+        default=HttpResult("?", None),
+    )
+    if worst.status is not None:
+        fail(m.HTTP_STATUS.format(url=worst.url, status=worst.status, expected=expected))
+    if worst.answered:
+        fail(m.HTTP_NOT_HTTP.format(url=worst.url, detail=worst.detail or "?"))
+    fail(m.HTTP_NO_RESPONSE.format(url=worst.url, detail=worst.detail or "timeout"))
 
 
 def no_legacy_links(containers: Iterable[ContainerFacts]) -> None:

@@ -27,6 +27,7 @@ from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
 from grader.observe.batch import ProbeSite, ProbeStep
 from grader.observe.files import PathFacts, stat_path
+from grader.observe.http import HttpGet, published_url
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
 from grader.observe.process import ProcessUser, main_process_user
@@ -98,6 +99,11 @@ class Lab:
         if name not in self._volumes:
             self._volumes[name] = self.names.volume(name)
         return self._volumes[name]
+
+    def reinspect(self, container: ContainerFacts) -> ContainerFacts | None:
+        """``container`` as the engine describes it now (never cached): to tell whether it
+        stayed the same across an observation, or what became of it."""
+        return self.engine.container(container.id)
 
     def container_by_reference(self, ref: str) -> ContainerFacts | None:
         """A container named in inspect data (a :class:`~grader.engine.facts.VolumesFrom`
@@ -214,6 +220,28 @@ class Lab:
         except CheckFailed as missing:
             return Observation.failed(steps, missing)
         return self._start(steps, lambda: self.from_inside(container, *steps))
+
+    def observe_published(
+        self, name: str, container_port: int, host_port: int, path: str = "/"
+    ) -> Observation:
+        """Start, in the background, ``GET path`` on each of container ``name``'s bindings of
+        ``container_port``/tcp to ``host_port``, from the engine host, each at the address
+        that binding listens on (:func:`~grader.observe.http.published_url`). The results are
+        :class:`~grader.observe.http.HttpResult`, one per distinct address (none when nothing
+        is published there); :func:`~grader.judge.expect.published_answer` judges them."""
+        try:
+            container = self.running_container(name)
+        except CheckFailed as missing:
+            return Observation.failed((), missing)
+        urls = dict.fromkeys(
+            published_url(binding, path)
+            for binding in container.published(container_port)
+            if binding.host_port == host_port
+        )
+        steps = tuple(HttpGet(url) for url in urls)
+        if not steps:
+            return Observation.ready([], [])
+        return self._start(steps, lambda: self.from_engine_host(*steps))
 
     def observe_from_engine_host(self, *steps: ProbeStep[Any]) -> Observation:
         """Like :meth:`from_engine_host`, in the background."""

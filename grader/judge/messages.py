@@ -84,6 +84,21 @@ HTTP_STATUS = Text(
     fr="GET {url} sur l'hôte du moteur Docker répond {status}, et non {expected}",
     en="GET {url} on the Docker Engine's host answers {status}, not {expected}",
 )
+HTTP_NOT_HTTP = Text(
+    fr="GET {url} sur l'hôte du moteur Docker : la réponse ne commence pas par une ligne "
+    "de statut HTTP ({detail})",
+    en="GET {url} on the Docker Engine's host: the response does not start with an HTTP "
+    "status line ({detail})",
+)
+PUBLISHED_CHANGED = Text(
+    fr="le conteneur « {container} » a changé pendant la correction ({change}) : la réponse "
+    "sur son port publié ne peut pas lui être attribuée",
+    en="container '{container}' changed during grading ({change}): the answer on its "
+    "published port cannot be credited to it",
+)
+CHANGE_GONE = Text(fr="il a disparu", en="it is gone")
+CHANGE_REPLACED = Text(fr="remplacé par un autre conteneur", en="replaced by another container")
+CHANGE_RESTARTED = Text(fr="redémarré", en="restarted")
 LEGACY_LINKS = Text(
     fr="liens hérités (--link / links:) utilisés : {links}",
     en="legacy links (--link / links:) in use: {links}",

@@ -54,11 +54,41 @@ EXPECTED: dict[str, dict[str, str]] = {
     "port-publie": {"port-publie": FAILED},
     "port-publie-wrong-container-port": {"port-publie": FAILED},
     "port-publie-http-404": {"port-publie": FAILED},
+    # Published on [::1]:8000 only: the request goes where the binding listens.
+    "port-publie-ipv6-loopback": {},
+    # moby-counter (on [::1]:8000) answers 404; another container, on 127.0.0.1:8000, 200.
+    "port-publie-impostor": {"port-publie": FAILED},
+    # 204, with a header that holds "HTTP/1.1 200 OK": the status line is the first line.
+    "port-publie-status-in-headers": {"port-publie": FAILED},
+    # A 302 to another container's 200 on 127.0.0.1:8001: a probe follows no redirect.
+    "port-publie-redirect-elsewhere": {"port-publie": FAILED},
     "reseau-2": {"reseau-2": FAILED, "alias-redis": SKIPPED, "isolation": SKIPPED},
     "alias-redis": {"alias-redis": FAILED},
     "isolation": {"isolation": FAILED},
     "sans-link": {"sans-link": FAILED},
 }
+
+
+#: A raw HTTP server for the stand-in image: reads the request head, answers ``$1`` (printf %b).
+RAW_HTTP = """\
+printf '%b' "$1" >/tmp/response
+printf '%s\\n' '#!/bin/sh' \\
+  'while read -r line && [ "${#line}" -gt 1 ]; do :; done' 'cat /tmp/response' >/tmp/serve
+chmod 755 /tmp/serve
+exec nc -ll -p 80 -e /tmp/serve
+"""
+#: Healthy once something accepts connections on port 80.
+LISTENING = {
+    "test": ["CMD", "nc", "-w", "1", "127.0.0.1", "80", "-e", "true"],
+    "interval": 200_000_000,
+    "timeout": 2_000_000_000,
+    "retries": 100,
+}
+
+
+def raw_http(response: str) -> dict[str, Any]:
+    """Options of ``lab.run`` for a moby-counter that answers ``response`` to every request."""
+    return {"command": ["sh", "-c", RAW_HTTP, "serve", response], "healthcheck": LISTENING}
 
 
 def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "reference") -> None:
@@ -89,6 +119,17 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
     if mutant == "port-publie-http-404":
         app["command"] = ["sh", "-c", "mkdir -p /empty && exec httpd -f -p 80 -h /empty"]
         app["healthcheck"] = {"test": ["NONE"]}
+    if mutant == "port-publie-ipv6-loopback":
+        app["ports"] = {80: ("::1", 8000)}
+    if mutant == "port-publie-impostor":
+        app["ports"] = {80: ("::1", 8000)}
+        app.update(raw_http("HTTP/1.0 404 Not Found\\r\\n\\r\\n"))
+        lab.run(f"impostor-{lab.run_id}", app_image, ports={80: ("127.0.0.1", 8000)})
+    if mutant == "port-publie-status-in-headers":
+        app.update(raw_http("HTTP/1.0 204 No Content\\r\\nX-Upstream: HTTP/1.1 200 OK\\r\\n\\r\\n"))
+    if mutant == "port-publie-redirect-elsewhere":
+        app.update(raw_http("HTTP/1.0 302 Found\\r\\nLocation: http://127.0.0.1:8001/\\r\\n\\r\\n"))
+        lab.run(f"elsewhere-{lab.run_id}", app_image, ports={80: ("127.0.0.1", 8001)})
     if mutant == "sans-link":
         app["links"] = {"redis": "redis"}
     if mutant == "dns-redis":
@@ -122,7 +163,7 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
     if mutant == "isolation":  # the first redis joins the second network too
         lab.api.connect_container_to_network(lab.containers["redis"], "moby-network2")
     lab.wait_ready()
-    if app.get("healthcheck"):  # no healthcheck to wait on: wait for the published port
+    if app.get("healthcheck", {}).get("test") == ["NONE"]:  # wait for the published port
         wait_for(lambda: http_answers(8000), what="moby-counter to answer on 127.0.0.1:8000")
 
 
@@ -281,3 +322,30 @@ def test_dns_answer_after_an_nxdomain_of_the_search_list(
 
     assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED)
     assert result.score == 20
+
+
+#: What the student reads when port-publie misses (in English).
+PORT_MESSAGES = {
+    "port-publie-impostor": "GET http://[::1]:8000/ on the Docker Engine's host answers 404",
+    "port-publie-status-in-headers": "GET http://127.0.0.1:8000/ on the Docker Engine's host "
+    "answers 204, not 200",
+    "port-publie-redirect-elsewhere": "GET http://127.0.0.1:8000/ on the Docker Engine's host "
+    "answers 302, not 200",
+}
+
+
+@pytest.mark.parametrize("mutant", list(PORT_MESSAGES))
+def test_published_port_messages(
+    mutant: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images, mutant)
+
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+
+    port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
+    assert port.status is CheckStatus.FAILED
+    assert PORT_MESSAGES[mutant] in port.outcome.message.en

@@ -4,6 +4,8 @@ volume) and the edges of each helper."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from grader.engine.facts import (
@@ -18,6 +20,7 @@ from grader.i18n import Text
 from grader.judge import expect
 from grader.judge.outcome import CheckFailed
 from grader.observe.files import PathFacts
+from grader.observe.http import HttpResult
 from grader.observe.process import ProcessUser
 from grader.observe.tarball import TarListing, TarMember
 
@@ -184,4 +187,44 @@ def test_isolation_holds_when_the_name_does_not_resolve() -> None:
     leaked = DnsAnswer("redis", "answered", ("172.19.0.3", "172.18.0.2"))
     assert "resolves to 172.18.0.2, an address of 'redis'" in failure(
         expect.never_resolves_to, leaked, forbidden, where="moby-counter2", target="redis"
+    )
+
+
+def test_published_answer_is_the_first_expected_status() -> None:
+    app = container(name="moby-counter")
+    refused = HttpResult("http://127.0.0.1:8000/", None, "Connection refused")
+    ok = HttpResult("http://[::1]:8000/", 200, "HTTP/1.1 200 OK", answered=True)
+
+    assert expect.published_answer(app, [refused, ok], app) is ok
+
+
+def test_published_answer_tells_the_most_telling_miss() -> None:
+    app = container(name="moby-counter")
+    silent = HttpResult("http://127.0.0.1:8000/", None, "")
+    junk = HttpResult("http://[::1]:8000/", None, "'EVIL'", answered=True)
+    redirect = HttpResult("http://192.0.2.7:8000/", 302, "HTTP/1.1 302 Found", answered=True)
+
+    assert failure(expect.published_answer, app, [silent, junk, redirect], app) == (
+        "GET http://192.0.2.7:8000/ on the Docker Engine's host answers 302, not 200"
+    )
+    assert "does not start with an HTTP status line ('EVIL')" in failure(
+        expect.published_answer, app, [silent, junk], app
+    )
+    assert "no response (timeout)" in failure(expect.published_answer, app, [silent], app)
+
+
+def test_published_answer_needs_the_same_container_in_the_same_run() -> None:
+    started = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    app = container(name="moby-counter", started_at=started)
+    ok = HttpResult("http://127.0.0.1:8000/", 200, "HTTP/1.1 200 OK", answered=True)
+    restarted = container(name="moby-counter", started_at=started + timedelta(seconds=3))
+
+    assert "changed during grading (it is gone)" in failure(
+        expect.published_answer, app, [ok], None
+    )
+    assert "changed during grading (restarted)" in failure(
+        expect.published_answer, app, [ok], restarted
+    )
+    assert "is not running (state: exited)" in failure(
+        expect.published_answer, app, [ok], container(name="moby-counter", status="exited")
     )
