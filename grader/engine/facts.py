@@ -20,6 +20,12 @@ COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 COMPOSE_NUMBER = "com.docker.compose.container-number"
 
 
+#: Docker's restart manager takes a run shorter than this for one more failed start (it resets
+#: its backoff only after a run this long): a container its policy restarted, running for less
+#: than this, is still in its restart loop as far as the engine is concerned.
+RESTART_LOOP_RUN_S = 10.0
+
+
 def tagged(reference: str) -> str:
     """An image reference with its tag, ``latest`` when it has none.
 
@@ -156,11 +162,22 @@ class ContainerFacts:
     """Restarts made by the restart policy since the container was last started by hand."""
     started_at: datetime | None = None
     """When the current (or last) run started, on the engine's clock."""
+    observed_at: datetime | None = None
+    """When the engine answered this inspect, on the engine's clock (its HTTP ``Date``, to
+    the second); ``None`` when unknown."""
 
     @property
     def running(self) -> bool:
         """Running and not paused: a paused container serves nothing."""
         return self.status == "running"
+
+    @property
+    def running_for_s(self) -> float | None:
+        """How long the current run had lasted when inspected (engine clock, to the second);
+        ``None`` when not running or unknown."""
+        if self.status != "running" or self.started_at is None or self.observed_at is None:
+            return None
+        return max((self.observed_at - self.started_at).total_seconds(), 0.0)
 
     def endpoint_on(self, network: NetworkFacts) -> Endpoint | None:
         for endpoint in self.endpoints:
@@ -186,7 +203,9 @@ class ContainerFacts:
         )
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> ContainerFacts:
+    def from_inspect(
+        cls, data: Mapping[str, Any], observed_at: datetime | None = None
+    ) -> ContainerFacts:
         state = data.get("State") or {}
         config = data.get("Config") or {}
         host_config = data.get("HostConfig") or {}
@@ -229,6 +248,7 @@ class ContainerFacts:
             labels=dict(config.get("Labels") or {}),
             restart_count=int(data.get("RestartCount") or 0),
             started_at=engine_time(str(state.get("StartedAt") or "")),
+            observed_at=observed_at,
         )
 
 

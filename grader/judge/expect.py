@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
 from grader.engine.facts import (
+    RESTART_LOOP_RUN_S,
     ContainerFacts,
     Endpoint,
     ImageFacts,
@@ -51,11 +52,30 @@ def that(condition: bool, text: Text) -> None:
 
 
 def running(container: ContainerFacts) -> None:
+    """``container`` runs: not stopped, not paused, and not in a restart loop.
+
+    A restart loop is the engine's ``restarting`` state, and also a run the restart policy
+    started less than :data:`~grader.engine.facts.RESTART_LOOP_RUN_S` ago (the engine's own
+    measure of a failed start): a container crashing every second is seen "running" a good
+    part of the time, and must not be judged on that chance.
+    """
     __tracebackhide__ = True
+    if restart_looping(container):
+        fail(m.CONTAINER_RESTARTING.format(name=container.name, count=container.restart_count))
+    if container.status == "paused":
+        fail(m.CONTAINER_PAUSED.format(name=container.name))
     that(
         container.running,
         m.CONTAINER_NOT_RUNNING.format(name=container.name, status=container.status or "?"),
     )
+
+
+def restart_looping(container: ContainerFacts) -> bool:
+    """Whether ``container`` is in a restart loop (see :func:`running`)."""
+    if container.status == "restarting":
+        return True
+    up_for = container.running_for_s
+    return container.restart_count > 0 and up_for is not None and up_for < RESTART_LOOP_RUN_S
 
 
 def driver(network: NetworkFacts, expected: str) -> None:

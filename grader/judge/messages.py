@@ -16,6 +16,26 @@ CONTAINER_NOT_RUNNING = Text(
     fr="le conteneur « {name} » n'est pas en marche (état : {status})",
     en="container '{name}' is not running (state: {status})",
 )
+CONTAINER_RESTARTING = Text(
+    fr="le conteneur « {name} » redémarre en boucle (relancé {count} fois par sa politique de "
+    "redémarrage) : regardez docker logs {name}",
+    en="container '{name}' keeps restarting (restarted {count} times by its restart policy): "
+    "look at docker logs {name}",
+)
+CONTAINER_PAUSED = Text(
+    fr="le conteneur « {name} » est en pause (docker unpause {name})",
+    en="container '{name}' is paused (docker unpause {name})",
+)
+CONTAINER_HUNG = Text(
+    fr="le conteneur « {name} » ne répond pas : une commande lancée dedans n'a pas fini en "
+    "{deadline} s",
+    en="container '{name}' does not respond: a command run in it did not finish within "
+    "{deadline} s",
+)
+CONTAINER_GONE = Text(
+    fr="le conteneur « {name} » a disparu pendant la correction",
+    en="container '{name}' disappeared during grading",
+)
 NETWORK_MISSING = Text(
     fr="le réseau « {name} » n'existe pas",
     en="network '{name}' does not exist",

@@ -349,3 +349,106 @@ def test_published_port_messages(
     port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
     assert port.status is CheckStatus.FAILED
     assert PORT_MESSAGES[mutant] in port.outcome.message.en
+
+
+# -- whose fault: a student's container that crash-loops or is paused ---------------------------
+#: Exits 0.3 s after each start; the engine restarts it, with its growing backoff.
+CRASH_LOOP: dict[str, Any] = {
+    "command": ["sh", "-c", "sleep 0.3; exit 1"],
+    "restart_policy": {"Name": "always"},
+    "healthcheck": {"test": ["NONE"]},
+}
+
+#: Per setup: the checks that must not pass, and what the student reads (English) for some.
+WHOSE_FAULT: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "redis-crash-loop": (
+        {
+            "redis-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "isolation": SKIPPED,
+        },
+        {"redis-attache": "container 'redis' keeps restarting (restarted "},
+    ),
+    "app-crash-loop": (
+        {
+            "app-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "port-publie": FAILED,
+        },
+        {
+            "app-attache": "container 'moby-counter' keeps restarting (restarted ",
+            "port-publie": "container 'moby-counter' keeps restarting (restarted ",
+        },
+    ),
+    "app-paused": (
+        {
+            "app-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "port-publie": FAILED,
+        },
+        {
+            "app-attache": "container 'moby-counter' is paused (docker unpause moby-counter)",
+            "port-publie": "container 'moby-counter' is paused",
+        },
+    ),
+}
+
+
+def crash_loop(lab: LabBuilder, name: str, image: str, **options: Any) -> None:
+    """Replace container ``name`` by one that crashes 0.3 s after each start, and wait until
+    its restart policy has restarted it at least once."""
+    lab.api.remove_container(lab.containers.pop(name), force=True)
+    container_id = lab.run(name, image, **options, **CRASH_LOOP)
+    wait_for(
+        lambda: lab.api.inspect_container(container_id)["RestartCount"] >= 1,
+        what=f"{name} to be restarted by its policy",
+    )
+
+
+@pytest.mark.parametrize("setup", list(WHOSE_FAULT))
+def test_crash_loops_and_pauses_are_the_students(
+    setup: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images)
+    if setup == "redis-crash-loop":
+        crash_loop(lab, "redis", reseau_images["redis"], network="moby-network")
+    if setup == "app-crash-loop":
+        crash_loop(
+            lab, "moby-counter", reseau_images["app"], network="moby-network", ports={80: 8000}
+        )
+    if setup == "app-paused":
+        lab.api.pause(lab.containers["moby-counter"])
+
+    try:
+        result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+    finally:
+        if setup == "app-paused":
+            lab.api.unpause(lab.containers["moby-counter"])
+
+    missed, messages = WHOSE_FAULT[setup]
+    assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == expected_score(reseau, missed)
+    for check in result.sheet.checks:
+        if check.check_id in messages:
+            assert messages[check.check_id] in check.outcome.message.en
+
+
+def test_restart_loop_message_in_french(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images)
+    crash_loop(lab, "redis", reseau_images["redis"], network="moby-network")
+
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="fr")
+
+    redis = next(c for c in result.sheet.checks if c.check_id == "redis-attache")
+    assert redis.outcome.message.fr.startswith("le conteneur « redis » redémarre en boucle")

@@ -8,6 +8,7 @@ temporary folder, through the exercise's parameters.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -30,6 +31,7 @@ from grader.result import GradeResult
 from grader.solution import build_stand_ins, reference_solution, scratch_folder
 from tests.support.images import BUSYBOX
 from tests.support.lab import LabBuilder
+from tests.support.wait import wait_for
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -363,3 +365,94 @@ def test_compose_setup_graded_through_project(
     assert sidecar.volumes_from
     assert not os.path.exists(scratch_folder(project))  # the run's host folders are gone
     assert not engine.containers({"com.docker.compose.project": project})
+
+
+# -- whose fault: a hung container ---------------------------------------------------------------
+FREEZER = Path("/sys/fs/cgroup/freezer")
+
+
+class FrozenParent:
+    """A cgroup parent of our own (``--cgroup-parent``) whose freezer stops every process of
+    the containers under it. The runtime refuses to exec into a container frozen itself, but
+    sees one frozen through an ancestor as thawed: the exec then starts, and never finishes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parent = f"/{name}"
+
+    def _state(self, value: str | None = None) -> str:
+        path = FREEZER / self.name / "freezer.state"
+        if value is not None:
+            path.write_text(value)
+        return path.read_text().strip()
+
+    def freeze(self) -> None:
+        self._state("FROZEN")
+        wait_for(lambda: self._state() == "FROZEN", what=f"cgroup {self.name} to freeze")
+
+    def thaw(self) -> None:
+        if (FREEZER / self.name).is_dir():
+            self._state("THAWED")
+
+    def remove(self) -> None:
+        """Remove the parent's folder from every hierarchy (once its containers are gone)."""
+
+        def removed() -> bool:
+            for folder in Path("/sys/fs/cgroup").glob(f"*/{self.name}"):
+                with contextlib.suppress(FileNotFoundError):
+                    folder.rmdir()
+            return not list(Path("/sys/fs/cgroup").glob(f"*/{self.name}"))
+
+        wait_for(removed, what=f"cgroup {self.name} to be removed")
+
+
+@pytest.fixture
+def frozen_parent(lab: LabBuilder) -> Iterator[FrozenParent]:
+    """Set up after ``lab`` so that it is torn down first: a frozen container cannot be
+    removed, so it is thawed and removed here, then its cgroup parent."""
+    assert (FREEZER / "docker").is_dir(), "this test needs the cgroup v1 freezer of Docker"
+    frozen = FrozenParent(f"tpg-test-{lab.run_id}")
+    yield frozen
+    frozen.thaw()
+    for container_id in lab.containers.values():
+        data = lab.api.inspect_container(container_id)
+        if data["HostConfig"].get("CgroupParent") == frozen.parent:
+            lab.api.remove_container(container_id, force=True)
+    frozen.remove()
+
+
+def test_hung_container_does_not_respond(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    volumes: Exercise,
+    volumes_images: dict[str, str],
+    host_root: Path,
+    frozen_parent: FrozenParent,
+) -> None:
+    """graphite is frozen: the one command grading runs in it never finishes."""
+    params = build_volumes(lab, volumes_images, host_root=host_root)
+    lab.api.remove_container(lab.containers.pop("graphite"), force=True)
+    lab.run(
+        "graphite",
+        "tp-graphite",
+        binds={"graphite_data": "/data/graphite"},
+        cgroup_parent=frozen_parent.parent,
+    )
+    frozen_parent.freeze()
+    assert engine.container("graphite").running  # the engine does not know
+
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="fr", param_overrides=params
+    )
+
+    missed = {"permissions": FAILED}
+    assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == expected_score(volumes, missed)
+    permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.fr == (
+        "le conteneur « graphite » ne répond pas : une commande lancée dedans n'a pas fini en "
+        f"{defaults.EXEC_DEADLINE_S:g} s"
+    )
+    assert permissions.outcome.duration_s < defaults.EXEC_DEADLINE_S + 2

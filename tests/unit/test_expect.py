@@ -59,7 +59,32 @@ def test_volume_driver_other_than_local() -> None:
 
 
 def test_paused_container_is_not_running() -> None:
-    assert "(state: paused)" in failure(expect.running, container(status="paused"))
+    assert failure(expect.running, container(status="paused")) == (
+        "container 'redis' is paused (docker unpause redis)"
+    )
+
+
+def test_restarting_container_is_not_running() -> None:
+    assert failure(expect.running, container(status="restarting", restart_count=4)) == (
+        "container 'redis' keeps restarting (restarted 4 times by its restart policy): "
+        "look at docker logs redis"
+    )
+
+
+def test_a_run_shorter_than_the_engines_restart_backoff_is_a_restart_loop() -> None:
+    started = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+    def seen(restarts: int, after_s: float) -> ContainerFacts:
+        return container(
+            restart_count=restarts,
+            started_at=started,
+            observed_at=started + timedelta(seconds=after_s),
+        )
+
+    assert "keeps restarting" in failure(expect.running, seen(restarts=2, after_s=1))
+    expect.running(seen(restarts=2, after_s=10))  # settled, as the engine itself judges it
+    expect.running(seen(restarts=0, after_s=1))  # started by hand: no loop
+    expect.running(container(restart_count=3))  # no clock known: judged on the state
 
 
 def test_mounts_are_matched_by_destination_not_position() -> None:
