@@ -124,6 +124,24 @@ LEGACY_LINKS = Text(
     en="legacy links (--link / links:) in use: {links}",
 )
 NONE = Text(fr="aucun", en="none")
+FOUND_OUTSIDE_PROJECT = {
+    "container": Text(
+        fr="conteneur « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="container '{name}' found outside project {project} (by its exact name)",
+    ),
+    "network": Text(
+        fr="réseau « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="network '{name}' found outside project {project} (by its exact name)",
+    ),
+    "volume": Text(
+        fr="volume « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="volume '{name}' found outside project {project} (by its exact name)",
+    ),
+    "image": Text(
+        fr="image « {name} » trouvée hors du projet {project} (par son nom exact)",
+        en="image '{name}' found outside project {project} (by its exact name)",
+    ),
+}
 
 # -- mounts, files, archives, users (volumes labs) --------------------------------------------
 KIND = {

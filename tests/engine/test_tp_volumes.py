@@ -21,8 +21,10 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from grader import defaults
+from grader.compose import Compose, add_labels
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
@@ -30,7 +32,7 @@ from grader.harness import grade
 from grader.result import GradeResult
 from grader.solution import build_stand_ins, reference_solution, scratch_folder
 from tests.support.images import BUSYBOX
-from tests.support.lab import LabBuilder
+from tests.support.lab import TEST_RUN_LABEL, LabBuilder
 from tests.support.wait import wait_for
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -346,9 +348,11 @@ def test_reading_backups_writes_nothing_on_the_host(
 def test_compose_setup_graded_through_project(
     engine: DockerEngine, volumes: Exercise, volumes_images: dict[str, str]
 ) -> None:
+    """Everything resolves through the project's labels; only the image, which Compose's
+    classic builder leaves without the project's label, is found by its exact name."""
     project = f"tpg-test-{secrets.token_hex(4)}"
     with reference_solution(
-        volumes, engine=engine, project=project, images=volumes_images
+        volumes, engine=engine, project=project, images=volumes_images, probe_image=BUSYBOX
     ) as running:
         # Compose records --volumes-from by container id: the check must follow ids too.
         sidecar = engine.containers(
@@ -356,15 +360,87 @@ def test_compose_setup_graded_through_project(
         )[0]
         result = grade(
             volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-            strict_project=True, param_overrides=running.param_overrides,
+            param_overrides=running.param_overrides,
         )  # fmt: skip
 
     assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED), [
         (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
     ]
+    assert [note.en for note in result.notes] == [
+        f"image 'tp-graphite' found outside project {project} (by its exact name)"
+    ]
     assert sidecar.volumes_from
     assert not os.path.exists(scratch_folder(project))  # the run's host folders are gone
     assert not engine.containers({"com.docker.compose.project": project})
+
+
+@pytest.fixture
+def project_without_its_image(
+    tmp_path: Path,
+    lab: LabBuilder,
+    volumes: Exercise,
+    volumes_images: dict[str, str],
+    host_root: Path,
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The solution as a compose project whose graphite service builds nothing: it runs an
+    image built by hand beforehand, under the name the lab asks for."""
+    project = f"tpg-test-{secrets.token_hex(4)}"
+    image = build_graphite(
+        lab.client, volumes_images["graphite_base"], f"tp-grader-test/graphite-{project}",
+        root=False,
+    )  # fmt: skip
+    overrides = {
+        "data_dir": str(host_root / "data"),
+        "backup_dir": str(host_root / "backup"),
+        "graphite_image": image,
+    }
+    params = volumes.params.with_overrides(overrides)
+    assert volumes.solution is not None
+    model = yaml.safe_load(volumes.render(volumes.solution.compose, params, volumes_images))
+    del model["services"][params.graphite]["build"]
+    add_labels(model, {TEST_RUN_LABEL: project})
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(yaml.safe_dump(model))
+    compose = Compose(project, (compose_file,), workdir=tmp_path)
+    try:
+        up = compose.run("up", "--detach", "--wait", timeout_s=120)
+        assert up.ok, up.output
+        for step in volumes.solution.steps:
+            done = compose.run(*(volumes.render(arg, params, volumes_images) for arg in step))
+            assert done.ok, done.output
+        yield project, overrides
+    finally:
+        compose.down()
+        lab.api.remove_image(image, force=True)
+
+
+def test_strict_project_takes_only_images_it_built(
+    project_without_its_image: tuple[str, dict[str, str]], engine: DockerEngine, volumes: Exercise
+) -> None:
+    project, overrides = project_without_its_image
+
+    strict = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
+        strict_project=True, param_overrides=overrides,
+    )  # fmt: skip
+    lenient = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
+        param_overrides=overrides,
+    )  # fmt: skip
+
+    missed = {"permissions": FAILED}
+    assert statuses(strict) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in strict.sheet.checks if c.outcome.message
+    ]
+    assert strict.score == expected_score(volumes, missed)
+    permissions = next(c for c in strict.sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.en == (
+        f"image '{overrides['graphite_image']}' does not exist"
+    )
+    assert statuses(lenient) == dict.fromkeys(volumes.rubric.check_ids, PASSED)
+    assert [note.en for note in lenient.notes] == [
+        f"image '{overrides['graphite_image']}' found outside project {project} (by its exact name)"
+    ]
 
 
 # -- whose fault: a hung container ---------------------------------------------------------------
