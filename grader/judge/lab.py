@@ -201,8 +201,8 @@ class Lab:
 
     def main_process_user(self, container: ContainerFacts) -> ProcessUser:
         """Who ``container``'s PID 1 runs as (the one observation that runs a command in a
-        student's container; see :mod:`grader.observe.process`). A command that does not
-        finish by its deadline in a container that still runs fails the check: the student's
+        student's container; see :mod:`grader.observe.process`). A command the engine
+        accepted that does not finish by its deadline fails the check: the student's
         container does not respond."""
         __tracebackhide__ = True
         expect.running(container)
