@@ -133,16 +133,25 @@ class ComposeNames:
         return self._found_outside("volume", name, self._exact.volume(name))
 
     def image(self, name: str) -> ImageFacts | None:
-        """An image the project built under the name ``name``: tagged per project and
-        labelled with the student's name for it (batch grading), or labelled with the project
-        by Compose and tagged ``name``. Else, unless strict, the image of that exact name."""
+        """An image the project built under the name ``name``, else (unless strict) the image
+        of that exact name.
+
+        Built by the project means: labelled with the project by Compose (its BuildKit builds)
+        and tagged ``name``, or, in batch grading, labelled with the student's name for it and
+        tagged in the project's own repository (``<project>/...``; batch grading retags what a
+        submission builds so that no two submissions share a tag)."""
         wanted = tagged(name)
-        built = self._engine.images({COMPOSE_PROJECT: self.project, IMAGE_NAME_LABEL: wanted})
+        labelled = self._engine.images({IMAGE_NAME_LABEL: wanted})
+        built = [
+            image
+            for image in labelled
+            if image.labels.get(COMPOSE_PROJECT) == self.project
+            or any(tag.startswith(f"{self.project}/") for tag in image.tags)
+        ]
         if built:
             return built[0]
-        built = [
-            i for i in self._engine.images({COMPOSE_PROJECT: self.project}) if wanted in i.tags
-        ]
+        of_project = self._engine.images({COMPOSE_PROJECT: self.project})
+        built = [image for image in of_project if wanted in image.tags]
         if built:
             return built[0]
         if self._exact is None:

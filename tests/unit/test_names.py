@@ -10,6 +10,8 @@ from grader.observe.names import IMAGE_NAME_LABEL, ComposeNames, OutsideProject
 PROJECT = {"com.docker.compose.project": "p"}
 DEFAULT_NETWORK = {**PROJECT, "com.docker.compose.network": "default"}
 BATCH_BUILT = {**PROJECT, IMAGE_NAME_LABEL: "tp-batch:latest"}
+CLASSIC_BATCH_BUILT = {IMAGE_NAME_LABEL: "tp-classic:latest"}
+OTHER_BATCH_BUILT = {IMAGE_NAME_LABEL: "tp-other:latest"}
 
 
 def engine() -> FakeEngine:
@@ -30,6 +32,8 @@ def engine() -> FakeEngine:
             ImageFacts("sha256:hand", ("tp-graphite:latest",)),
             ImageFacts("sha256:kit", ("tp-kit:latest",), labels=PROJECT),
             ImageFacts("sha256:batch", ("p/tp-batch:latest",), labels=BATCH_BUILT),
+            ImageFacts("sha256:mine", ("p/tp-classic:latest",), labels=CLASSIC_BATCH_BUILT),
+            ImageFacts("sha256:theirs", ("q/tp-other:latest",), labels=OTHER_BATCH_BUILT),
         ],
     )  # fmt: skip
 
@@ -68,3 +72,6 @@ def test_images_the_project_built() -> None:
 
     assert names.image("tp-batch").id == "sha256:batch"  # batch: tagged per project
     assert names.image("tp-kit").id == "sha256:kit"  # Compose's own label (BuildKit)
+    # Batch with the classic builder: no project label, but the project's own repository.
+    assert names.image("tp-classic").id == "sha256:mine"
+    assert names.image("tp-other") is None  # another submission's
