@@ -60,7 +60,7 @@ def test_lecture_seule(lab: Lab, params: Params) -> None:
 def test_volumes_from(lab: Lab, params: Params) -> None:
     sidecar = lab.running_container(params.sidecar)
     redis = lab.container(params.redis)
-    referenced = [lab.container_by_reference(ref) for ref in sidecar.volumes_from]
+    referenced = [lab.container_by_reference(entry.container) for entry in sidecar.volumes_from]
     expect.volumes_from(sidecar, redis, referenced)
     expect.volume_mounted(sidecar, params.redis_mount, lab.volume(params.volume), writable=None)
 

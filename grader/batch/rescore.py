@@ -34,7 +34,8 @@ def rescore(out_dir: Path, rubric_file: Path | None = None) -> list[GradeResult]
         ) from exc
     exercise = find(str(batch["exercise"]))
     if rubric_file is not None:
-        exercise = dataclasses.replace(exercise, rubric=load_rubric(rubric_file.expanduser()))
+        rubric = load_rubric(rubric_file.expanduser(), exercise.id)
+        exercise = dataclasses.replace(exercise, rubric=rubric)
     results = list(outputs.graded(exercise.rubric).values())
     for result in results:
         outputs.write_reports(result)  # the outcomes and the replay log stay as they were

@@ -3,8 +3,7 @@
 - :mod:`grader.engine.base` -- the :class:`Engine` protocol every observation goes through;
 - :mod:`grader.engine.facts` -- inspect data as frozen dataclasses;
 - :mod:`grader.engine.probe` -- short-lived, labelled, deadline-bound probe containers;
-- :mod:`grader.engine.docker_engine` and :mod:`grader.engine.connection` -- the real engine;
-- :mod:`grader.engine.fake` -- an in-memory engine for pure-logic tests.
+- :mod:`grader.engine.docker_engine` and :mod:`grader.engine.connection` -- the real engine.
 """
 
 from grader.engine.base import Engine, LabelSelector, Removed

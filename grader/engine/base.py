@@ -2,7 +2,7 @@
 
 Everything tp-grader knows about a student's setup comes through an :class:`Engine`: inspect
 data turned into facts, objects listed by label, and probe containers. :class:`DockerEngine`
-speaks to a real engine; :class:`~grader.engine.fake.FakeEngine` serves pure-logic tests.
+speaks to a real engine; a fake of it (``tests/support/fake_engine.py``) serves pure-logic tests.
 """
 
 from __future__ import annotations

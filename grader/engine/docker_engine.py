@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +30,7 @@ from grader.engine.probe import (
     remove_quietly,
     run_probe,
 )
-from grader.errors import ObservationError
+from grader.errors import ObservationError, ProbeTimeout
 from grader.i18n import Text
 
 if TYPE_CHECKING:
@@ -55,8 +57,19 @@ class DockerEngine:
 
     # -- inspect ---------------------------------------------------------------------------
     def container(self, ref: str) -> ContainerFacts | None:
-        data = self._inspect(self._api.inspect_container, ref)
-        return None if data is None else ContainerFacts.from_inspect(data)
+        """Inspect ``ref``, noting the engine's clock at the answer (its ``Date`` header):
+        how long a container has been running is only known on the engine's own clock."""
+        from docker.errors import NotFound
+
+        def call() -> ContainerFacts | None:
+            try:
+                response = self._api._get(self._api._url("/containers/{0}/json", ref))
+                data = self._api._result(response, json=True)
+            except NotFound:
+                return None
+            return ContainerFacts.from_inspect(data, _http_date(response.headers.get("Date")))
+
+        return self._call(f"inspect {ref}", call)
 
     def containers(self, labels: LabelSelector) -> list[ContainerFacts]:
         summaries = self._call(
@@ -174,8 +187,11 @@ class DockerEngine:
     def exec_in(self, container_id: str, argv: list[str], deadline_s: float) -> tuple[int, bytes]:
         """Run ``argv`` in a student's container, bounded by ``deadline_s``.
 
-        The Engine API cannot kill an exec'd process, so a hung command is abandoned at the
-        deadline (its connection closed) and reported as an observation error.
+        The Engine API cannot kill an exec'd process, so a command that does not finish is
+        abandoned at the deadline. Once the engine has accepted the command (the exec is
+        created), that is a :class:`~grader.errors.ProbeTimeout`: the command did not finish in
+        the container (the caller, who knows whose container it is, decides whose fault that
+        is); an engine that did not even accept it is a plain observation error.
         """
         from docker.errors import DockerException
 
@@ -184,6 +200,7 @@ class DockerEngine:
         def run() -> None:
             try:
                 exec_id = self._api.exec_create(container_id, argv, stdout=True, stderr=True)
+                result["created"] = True
                 result["output"] = self._api.exec_start(exec_id)
                 result["code"] = self._api.exec_inspect(exec_id).get("ExitCode")
             except DockerException as exc:
@@ -193,12 +210,9 @@ class DockerEngine:
         worker.start()
         worker.join(deadline_s)
         if worker.is_alive():
-            raise ObservationError(
-                Text(
-                    fr=f"la commande {argv[0]} n'a pas fini en {deadline_s:g} s",
-                    en=f"command {argv[0]} did not finish within {deadline_s:g} s",
-                )
-            )
+            if result.get("created"):
+                raise ProbeTimeout(" ".join(argv), deadline_s)
+            raise ObservationError(_engine_failed(f"exec {argv[0]}", TimeoutError(deadline_s)))
         if "error" in result:
             raise ObservationError(_engine_failed(f"exec {argv[0]}", result["error"]))
         code = result.get("code")
@@ -271,6 +285,16 @@ class DockerEngine:
 
         with contextlib.suppress(DockerException):
             call(*args, **kwargs)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime, ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _selector(labels: LabelSelector) -> list[str]:

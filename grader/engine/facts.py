@@ -6,8 +6,10 @@ what a fact means. Each ``from_inspect`` tolerates the fields that older engines
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 COMPOSE_PROJECT = "com.docker.compose.project"
@@ -16,6 +18,12 @@ COMPOSE_NETWORK = "com.docker.compose.network"
 COMPOSE_VOLUME = "com.docker.compose.volume"
 COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 COMPOSE_NUMBER = "com.docker.compose.container-number"
+
+
+#: Docker's restart manager takes a run shorter than this for one more failed start (it resets
+#: its backoff only after a run this long): a container its policy restarted, running for less
+#: than this, is still in its restart loop as far as the engine is concerned.
+RESTART_LOOP_RUN_S = 10.0
 
 
 def tagged(reference: str) -> str:
@@ -27,6 +35,31 @@ def tagged(reference: str) -> str:
     if "@" in reference or ":" in reference.rsplit("/", 1)[-1]:
         return reference
     return f"{reference}:latest"
+
+
+_ENGINE_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
+def engine_time(text: str) -> datetime | None:
+    """A timestamp of inspect data (RFC 3339 with nanoseconds), ``None`` for Go's zero time
+    (``0001-01-01T00:00:00Z``: never happened) or anything unreadable.
+
+    >>> engine_time("2024-05-01T10:00:00.123456789Z").isoformat()
+    '2024-05-01T10:00:00.123456+00:00'
+    >>> engine_time("0001-01-01T00:00:00Z") is None
+    True
+    """
+    found = _ENGINE_TIME.fullmatch(text.strip())
+    if found is None or text.startswith("0001-"):
+        return None
+    seconds, fraction, zone = found.groups()
+    offset = timedelta(0)
+    if zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    return datetime.fromisoformat(seconds).replace(
+        microsecond=int((fraction or "0")[:6].ljust(6, "0")), tzinfo=timezone(offset)
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +107,38 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class VolumesFrom:
+    """One ``--volumes-from`` entry of a container (``HostConfig.VolumesFrom``).
+
+    The engine records the entry as the user gave it: a container name or id, then an optional
+    ``:ro`` or ``:rw`` (the engine's parser also accepts SELinux labels there, ``ro,z``).
+
+    >>> VolumesFrom.parse("redis:ro")
+    VolumesFrom(container='redis', mode='ro')
+    >>> VolumesFrom.parse("3f2a9c").read_only
+    False
+    """
+
+    container: str
+    """The name or id of the container whose volumes are shared, without the mode."""
+    mode: str = "rw"
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.mode.split(",")
+
+    @classmethod
+    def parse(cls, entry: str) -> VolumesFrom:
+        # As the engine splits it: names and ids never hold a colon, so the first one ends the
+        # reference and everything after it is the mode.
+        reference, _, mode = entry.partition(":")
+        return cls(reference.lstrip("/"), mode or "rw")
+
+    def __str__(self) -> str:
+        return self.container if self.mode == "rw" else f"{self.container}:{self.mode}"
+
+
+@dataclass(frozen=True)
 class ContainerFacts:
     id: str
     name: str
@@ -88,16 +153,31 @@ class ContainerFacts:
     mounts: tuple[Mount, ...] = ()
     links: tuple[str, ...] = ()
     """Legacy links (``HostConfig.Links``), as ``/target:/container/alias``."""
-    volumes_from: tuple[str, ...] = ()
-    """``--volumes-from`` references, by name or id, with an optional ``:ro``/``:rw``."""
+    volumes_from: tuple[VolumesFrom, ...] = ()
+    """``--volumes-from`` entries, each a container name or id and a mode."""
     user: str = ""
     health: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    restart_count: int = 0
+    """Restarts made by the restart policy since the container was last started by hand."""
+    started_at: datetime | None = None
+    """When the current (or last) run started, on the engine's clock."""
+    observed_at: datetime | None = None
+    """When the engine answered this inspect, on the engine's clock (its HTTP ``Date``, to
+    the second); ``None`` when unknown."""
 
     @property
     def running(self) -> bool:
         """Running and not paused: a paused container serves nothing."""
         return self.status == "running"
+
+    @property
+    def running_for_s(self) -> float | None:
+        """How long the current run had lasted when inspected (engine clock, to the second);
+        ``None`` when not running or unknown."""
+        if self.status != "running" or self.started_at is None or self.observed_at is None:
+            return None
+        return max((self.observed_at - self.started_at).total_seconds(), 0.0)
 
     def endpoint_on(self, network: NetworkFacts) -> Endpoint | None:
         for endpoint in self.endpoints:
@@ -123,7 +203,9 @@ class ContainerFacts:
         )
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> ContainerFacts:
+    def from_inspect(
+        cls, data: Mapping[str, Any], observed_at: datetime | None = None
+    ) -> ContainerFacts:
         state = data.get("State") or {}
         config = data.get("Config") or {}
         host_config = data.get("HostConfig") or {}
@@ -158,10 +240,15 @@ class ContainerFacts:
                 for m in data.get("Mounts") or ()
             ),
             links=tuple(host_config.get("Links") or ()),
-            volumes_from=tuple(host_config.get("VolumesFrom") or ()),
+            volumes_from=tuple(
+                VolumesFrom.parse(str(entry)) for entry in host_config.get("VolumesFrom") or ()
+            ),
             user=str(config.get("User") or ""),
             health=str(health) if health else None,
             labels=dict(config.get("Labels") or {}),
+            restart_count=int(data.get("RestartCount") or 0),
+            started_at=engine_time(str(state.get("StartedAt") or "")),
+            observed_at=observed_at,
         )
 
 

@@ -184,7 +184,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
     rubric_path = rubrics_dir / f"{exercise_id}.yaml"
     rubric: Rubric | None = None
     try:
-        rubric = load_rubric(rubric_path)
+        rubric = load_rubric(rubric_path, exercise_id)
     except ExerciseDefinitionError as exc:
         problems += exc.problems
     if rubric is not None:

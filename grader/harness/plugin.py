@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -142,17 +143,40 @@ class GraderPlugin:
 
 
 def classify(exc: BaseException) -> tuple[CheckStatus, Text]:
-    """Whose fault is ``exc``: the student's setup (failed) or the harness's (error)?"""
+    """Whose fault is ``exc``: the student's setup (failed) or the harness's (error)?
+
+    An exercise's own ``assert`` is a verdict on the setup; an ``AssertionError`` raised in
+    tp-grader's own code is a broken promise of the grader's, never the student's miss.
+    """
     if isinstance(exc, CheckFailed):
         return CheckStatus.FAILED, exc.text
     if isinstance(exc, pytest.skip.Exception):
         return CheckStatus.SKIPPED, Text.same(str(exc.msg))
-    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
+    if isinstance(exc, pytest.fail.Exception) or (
+        isinstance(exc, AssertionError) and not raised_in_grader(exc)
+    ):
         return CheckStatus.FAILED, Text.same(str(exc) or "assertion failed")
     if isinstance(exc, GraderError):
         return CheckStatus.ERROR, exc.text
-    detail = f"{type(exc).__name__}: {exc}"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return CheckStatus.ERROR, Text(
         fr=f"erreur interne de la vérification ({detail})",
         en=f"internal error in the check ({detail})",
     )
+
+
+_GRADER_ROOT = Path(__file__).resolve().parent.parent
+#: Exercises travel inside the wheel, under the package: their checks are not the grader.
+_BUNDLED_EXERCISES = _GRADER_ROOT / "_bundle"
+
+
+def raised_in_grader(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by tp-grader's own code (the innermost frame of its
+    traceback is in the package, and not in an exercise bundled with it)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    where = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return where.is_relative_to(_GRADER_ROOT) and not where.is_relative_to(_BUNDLED_EXERCISES)

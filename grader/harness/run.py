@@ -23,6 +23,7 @@ from grader.exercise.model import Exercise
 from grader.harness import fixtures
 from grader.harness.plugin import GraderPlugin, RunObserver
 from grader.i18n import Lang, Text
+from grader.judge import messages as m
 from grader.judge.lab import Lab
 from grader.judge.outcome import CheckOutcome, CheckStatus
 from grader.judge.scoring import score
@@ -109,9 +110,19 @@ def grade(
         engine=engine.info,
         project=project,
         interrupted=plugin.interrupted,
-        notes=notes,
+        notes=(*notes, *found_outside_notes(names)),
         variant=variant,
         exam=exam,
+    )
+
+
+def found_outside_notes(names: NameResolver) -> tuple[Text, ...]:
+    """One note per object a ``--project`` run found outside the project, by its exact name."""
+    if not isinstance(names, ComposeNames):
+        return ()
+    return tuple(
+        m.FOUND_OUTSIDE_PROJECT[found.kind].format(name=found.name, project=names.project)
+        for found in names.outside
     )
 
 

@@ -14,10 +14,11 @@ Each helper sets ``__tracebackhide__`` so a failure points at the check, not at 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
 from grader.engine.facts import (
+    RESTART_LOOP_RUN_S,
     ContainerFacts,
     Endpoint,
     ImageFacts,
@@ -51,11 +52,30 @@ def that(condition: bool, text: Text) -> None:
 
 
 def running(container: ContainerFacts) -> None:
+    """``container`` runs: not stopped, not paused, and not in a restart loop.
+
+    A restart loop is the engine's ``restarting`` state, and also a run the restart policy
+    started less than :data:`~grader.engine.facts.RESTART_LOOP_RUN_S` ago (the engine's own
+    measure of a failed start): a container crashing every second is seen "running" a good
+    part of the time, and must not be judged on that chance.
+    """
     __tracebackhide__ = True
+    if restart_looping(container):
+        fail(m.CONTAINER_RESTARTING.format(name=container.name, count=container.restart_count))
+    if container.status == "paused":
+        fail(m.CONTAINER_PAUSED.format(name=container.name))
     that(
         container.running,
         m.CONTAINER_NOT_RUNNING.format(name=container.name, status=container.status or "?"),
     )
+
+
+def restart_looping(container: ContainerFacts) -> bool:
+    """Whether ``container`` is in a restart loop (see :func:`running`)."""
+    if container.status == "restarting":
+        return True
+    up_for = container.running_for_s
+    return container.restart_count > 0 and up_for is not None and up_for < RESTART_LOOP_RUN_S
 
 
 def driver(network: NetworkFacts, expected: str) -> None:
@@ -188,6 +208,52 @@ def http_status(result: HttpResult, expected: int = 200) -> None:
     )
 
 
+def published_answer(
+    container: ContainerFacts,
+    responses: Sequence[HttpResult],
+    now: ContainerFacts | None,
+    expected: int = 200,
+) -> HttpResult:
+    """One of ``responses`` answered ``expected``, and that answer came from ``container``.
+
+    ``responses`` are GETs made, from the engine host, at the addresses ``container``'s
+    bindings listen on (:meth:`~grader.judge.lab.Lab.observe_published`); ``now`` is
+    ``container`` inspected again after them (:meth:`~grader.judge.lab.Lab.reinspect`).
+
+    "Came from ``container``" rests on how the engine publishes a port: for each binding it
+    holds the host socket itself (docker-proxy, or a placeholder socket without the userland
+    proxy) for as long as the container runs, and forwards what reaches it to that container;
+    meanwhile no other process can listen at that address and port, nor at any address of it
+    when the binding is a wildcard. So the request goes to exactly the binding's address (not
+    to 127.0.0.1 whatever the binding says), and ``now`` must be the same container in the
+    same run (same start, same restart count) and still running: the engine then held the
+    socket for it over the whole request. What the engine cannot tell apart is not judged
+    either: processes of other containers sharing ``container``'s network namespace
+    (``--network container:...``) are, to the engine, that container's network.
+    """
+    __tracebackhide__ = True
+    if now is None:
+        fail(m.PUBLISHED_CHANGED.format(container=container.name, change=m.CHANGE_GONE))
+    running(now)
+    if (now.started_at, now.restart_count) != (container.started_at, container.restart_count):
+        fail(m.PUBLISHED_CHANGED.format(container=container.name, change=m.CHANGE_RESTARTED))
+    for response in responses:
+        if response.status == expected:
+            return response
+    # Nothing answered as expected: tell of the most telling response (a status, then any
+    # answer, then the silence of the first address).
+    worst = min(
+        responses,
+        key=lambda r: (r.status is None, not r.answered),
+        default=HttpResult("?", None),
+    )
+    if worst.status is not None:
+        fail(m.HTTP_STATUS.format(url=worst.url, status=worst.status, expected=expected))
+    if worst.answered:
+        fail(m.HTTP_NOT_HTTP.format(url=worst.url, detail=worst.detail or "?"))
+    fail(m.HTTP_NO_RESPONSE.format(url=worst.url, detail=worst.detail or "timeout"))
+
+
 def no_legacy_links(containers: Iterable[ContainerFacts]) -> None:
     """No container uses ``--link``: neither ``HostConfig.Links`` nor an endpoint's links."""
     __tracebackhide__ = True
@@ -262,13 +328,16 @@ def volumes_from(
     source: ContainerFacts,
     referenced: Iterable[ContainerFacts | None],
 ) -> None:
-    """``container`` was created with ``--volumes-from source``; ``referenced`` are the
-    containers its ``VolumesFrom`` entries name (by name or by id, as Compose records them)."""
+    """``container`` was created with ``--volumes-from source`` (``:ro`` or ``:rw`` alike);
+    ``referenced`` are the containers its ``VolumesFrom`` entries name (by name or by id, as
+    Compose records them)."""
     __tracebackhide__ = True
     that(
         any(ref is not None and ref.id == source.id for ref in referenced),
         m.NO_VOLUMES_FROM.format(
-            container=container.name, source=source.name, refs=_names(container.volumes_from)
+            container=container.name,
+            source=source.name,
+            refs=_names(str(entry) for entry in container.volumes_from),
         ),
     )
 

@@ -15,24 +15,32 @@ object is missing; the ``find_*`` variants return ``None`` instead.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+from grader import defaults
 from grader.engine.base import Engine
 from grader.engine.facts import ContainerFacts, ImageFacts, NetworkFacts, VolumeFacts
+from grader.errors import ObservationError, ProbeTimeout
 from grader.judge import expect
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
 from grader.observe.batch import ProbeSite, ProbeStep
 from grader.observe.files import PathFacts, stat_path
+from grader.observe.http import HttpGet, published_url
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
 from grader.observe.process import ProcessUser, main_process_user
 from grader.observe.tarball import TarListing, list_tar
 
 T = TypeVar("T")
+
+#: How long a failed observation waits for the engine to describe the container again.
+REINSPECT_WAIT_S = 5.0
 
 
 class Observation:
@@ -73,10 +81,20 @@ class Observation:
 
 
 class Lab:
-    def __init__(self, engine: Engine, names: NameResolver, prober: Prober) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        names: NameResolver,
+        prober: Prober,
+        *,
+        exec_deadline_s: float = defaults.EXEC_DEADLINE_S,
+        reinspect_wait_s: float = REINSPECT_WAIT_S,
+    ) -> None:
         self.engine = engine
         self.names = names
         self.prober = prober
+        self.exec_deadline_s = exec_deadline_s
+        self.reinspect_wait_s = reinspect_wait_s
         self._pool: ThreadPoolExecutor | None = None
         self._observed: dict[tuple[str, ...], Any] = {}
         self._containers: dict[str, ContainerFacts | None] = {}
@@ -99,8 +117,15 @@ class Lab:
             self._volumes[name] = self.names.volume(name)
         return self._volumes[name]
 
+    def reinspect(self, container: ContainerFacts) -> ContainerFacts | None:
+        """``container`` as the engine describes it now (never cached): to tell whether it
+        stayed the same across an observation, or what became of it."""
+        return self.engine.container(container.id)
+
     def container_by_reference(self, ref: str) -> ContainerFacts | None:
-        """A container named in inspect data (``VolumesFrom``, links): a name or an id."""
+        """A container named in inspect data (a :class:`~grader.engine.facts.VolumesFrom`
+        entry's ``container``, a link's target): a name or an id, looked up as the engine
+        looks it up."""
         return self.engine.container(ref.lstrip("/"))
 
     # -- objects, or the check fails --------------------------------------------------------
@@ -176,12 +201,20 @@ class Lab:
 
     def main_process_user(self, container: ContainerFacts) -> ProcessUser:
         """Who ``container``'s PID 1 runs as (the one observation that runs a command in a
-        student's container; see :mod:`grader.observe.process`)."""
+        student's container; see :mod:`grader.observe.process`). A command the engine
+        accepted that does not finish by its deadline fails the check: the student's
+        container does not respond."""
         __tracebackhide__ = True
         expect.running(container)
-        return self._memo(
-            ("user", container.id), lambda: main_process_user(self.engine, container.id)
-        )
+
+        def look() -> ProcessUser:
+            try:
+                return main_process_user(self.engine, container.id, self.exec_deadline_s)
+            except ObservationError as problem:
+                self._blame(container, hung=isinstance(problem, ProbeTimeout))
+                raise
+
+        return self._memo(("user", container.id), look)
 
     def _memo(self, key: tuple[str, ...], observe: Callable[[], T]) -> T:
         if key not in self._observed:
@@ -197,7 +230,56 @@ class Lab:
             network_mode=f"container:{container.id}",
             description=f"netns {container.name}",
         )
-        return self.prober.run(site, steps)
+        try:
+            return self.prober.run(site, steps)
+        except ObservationError:
+            self._blame(container, hung=False)
+            raise
+
+    def _blame(self, container: ContainerFacts, *, hung: bool) -> None:
+        """A probe or a command about ``container`` failed: fail the check if that is the
+        container's doing, and return (the caller re-raises its ``error``) if not.
+
+        A command the engine accepted but that did not finish by its deadline (``hung``)
+        means the container does not respond: the student's. It is not inspected again: the
+        engine answers nothing about a container while a command it started there is stuck.
+        Otherwise the container is inspected again: gone, no longer running (stopped, paused,
+        in a restart loop), or restarted since it was first seen (its probe could not join a
+        namespace that died), it is the student's; unchanged, or an engine that does not
+        answer, and the problem stays an ``error``.
+        """
+        __tracebackhide__ = True
+        if hung:
+            self._hung(container)
+        answered, now = self._reinspect_within(container, self.reinspect_wait_s)
+        if not answered:
+            return
+        if now is None:
+            expect.fail(m.CONTAINER_GONE.format(name=container.name))
+        expect.running(now)
+        if (now.started_at, now.restart_count) != (container.started_at, container.restart_count):
+            expect.fail(m.CONTAINER_RESTARTING.format(name=now.name, count=now.restart_count))
+
+    def _hung(self, container: ContainerFacts) -> NoReturn:
+        __tracebackhide__ = True
+        deadline = f"{self.exec_deadline_s:g}"
+        expect.fail(m.CONTAINER_HUNG.format(name=container.name, deadline=deadline))
+
+    def _reinspect_within(
+        self, container: ContainerFacts, wait_s: float
+    ) -> tuple[bool, ContainerFacts | None]:
+        """(whether the engine answered within ``wait_s``, what it said); an engine that does
+        not answer in time is left to answer in the background."""
+        answer: list[ContainerFacts | None] = []
+
+        def ask() -> None:
+            with contextlib.suppress(ObservationError):
+                answer.append(self.reinspect(container))
+
+        asking = threading.Thread(target=ask, daemon=True, name="reinspect")
+        asking.start()
+        asking.join(wait_s)
+        return (True, answer[0]) if answer else (False, None)
 
     def from_engine_host(self, *steps: ProbeStep[Any]) -> list[Any]:
         """Run ``steps`` in one probe in the engine host's network namespace (127.0.0.1 is
@@ -212,6 +294,28 @@ class Lab:
         except CheckFailed as missing:
             return Observation.failed(steps, missing)
         return self._start(steps, lambda: self.from_inside(container, *steps))
+
+    def observe_published(
+        self, name: str, container_port: int, host_port: int, path: str = "/"
+    ) -> Observation:
+        """Start, in the background, ``GET path`` on each of container ``name``'s bindings of
+        ``container_port``/tcp to ``host_port``, from the engine host, each at the address
+        that binding listens on (:func:`~grader.observe.http.published_url`). The results are
+        :class:`~grader.observe.http.HttpResult`, one per distinct address (none when nothing
+        is published there); :func:`~grader.judge.expect.published_answer` judges them."""
+        try:
+            container = self.running_container(name)
+        except CheckFailed as missing:
+            return Observation.failed((), missing)
+        urls = dict.fromkeys(
+            published_url(binding, path)
+            for binding in container.published(container_port)
+            if binding.host_port == host_port
+        )
+        steps = tuple(HttpGet(url) for url in urls)
+        if not steps:
+            return Observation.ready([], [])
+        return self._start(steps, lambda: self.from_engine_host(*steps))
 
     def observe_from_engine_host(self, *steps: ProbeStep[Any]) -> Observation:
         """Like :meth:`from_engine_host`, in the background."""

@@ -16,6 +16,26 @@ CONTAINER_NOT_RUNNING = Text(
     fr="le conteneur « {name} » n'est pas en marche (état : {status})",
     en="container '{name}' is not running (state: {status})",
 )
+CONTAINER_RESTARTING = Text(
+    fr="le conteneur « {name} » redémarre en boucle (relancé {count} fois par sa politique de "
+    "redémarrage) : regardez docker logs {name}",
+    en="container '{name}' keeps restarting (restarted {count} times by its restart policy): "
+    "look at docker logs {name}",
+)
+CONTAINER_PAUSED = Text(
+    fr="le conteneur « {name} » est en pause (docker unpause {name})",
+    en="container '{name}' is paused (docker unpause {name})",
+)
+CONTAINER_HUNG = Text(
+    fr="le conteneur « {name} » ne répond pas : une commande lancée dedans n'a pas fini en "
+    "{deadline} s",
+    en="container '{name}' does not respond: a command run in it did not finish within "
+    "{deadline} s",
+)
+CONTAINER_GONE = Text(
+    fr="le conteneur « {name} » a disparu pendant la correction",
+    en="container '{name}' disappeared during grading",
+)
 NETWORK_MISSING = Text(
     fr="le réseau « {name} » n'existe pas",
     en="network '{name}' does not exist",
@@ -84,11 +104,44 @@ HTTP_STATUS = Text(
     fr="GET {url} sur l'hôte du moteur Docker répond {status}, et non {expected}",
     en="GET {url} on the Docker Engine's host answers {status}, not {expected}",
 )
+HTTP_NOT_HTTP = Text(
+    fr="GET {url} sur l'hôte du moteur Docker : la réponse ne commence pas par une ligne "
+    "de statut HTTP ({detail})",
+    en="GET {url} on the Docker Engine's host: the response does not start with an HTTP "
+    "status line ({detail})",
+)
+PUBLISHED_CHANGED = Text(
+    fr="le conteneur « {container} » a changé pendant la correction ({change}) : la réponse "
+    "sur son port publié ne peut pas lui être attribuée",
+    en="container '{container}' changed during grading ({change}): the answer on its "
+    "published port cannot be credited to it",
+)
+CHANGE_GONE = Text(fr="il a disparu", en="it is gone")
+CHANGE_REPLACED = Text(fr="remplacé par un autre conteneur", en="replaced by another container")
+CHANGE_RESTARTED = Text(fr="redémarré", en="restarted")
 LEGACY_LINKS = Text(
     fr="liens hérités (--link / links:) utilisés : {links}",
     en="legacy links (--link / links:) in use: {links}",
 )
 NONE = Text(fr="aucun", en="none")
+FOUND_OUTSIDE_PROJECT = {
+    "container": Text(
+        fr="conteneur « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="container '{name}' found outside project {project} (by its exact name)",
+    ),
+    "network": Text(
+        fr="réseau « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="network '{name}' found outside project {project} (by its exact name)",
+    ),
+    "volume": Text(
+        fr="volume « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="volume '{name}' found outside project {project} (by its exact name)",
+    ),
+    "image": Text(
+        fr="image « {name} » trouvée hors du projet {project} (par son nom exact)",
+        en="image '{name}' found outside project {project} (by its exact name)",
+    ),
+}
 
 # -- mounts, files, archives, users (volumes labs) --------------------------------------------
 KIND = {

@@ -79,16 +79,19 @@ class Rubric:
             return where
 
 
-def load_rubric(path: Path) -> Rubric:
-    """Read and validate a rubric file. Raises :class:`ExerciseDefinitionError`."""
+def load_rubric(path: Path, exercise_id: str | None = None) -> Rubric:
+    """Read and validate a rubric file (for exercise ``exercise_id``, when given). Raises
+    :class:`ExerciseDefinitionError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ExerciseDefinitionError([f"{path}: cannot read rubric ({exc.strerror})"]) from exc
-    return parse_rubric(text, path)
+    return parse_rubric(text, path, exercise_id)
 
 
-def parse_rubric(text: str, path: Path | None = None) -> Rubric:
+def parse_rubric(text: str, path: Path | None = None, exercise_id: str | None = None) -> Rubric:
+    """Parse and validate a rubric; with ``exercise_id``, its ``exercise:`` must name it.
+    Every problem is reported at once, each as ``file:line: ...``."""
     where = str(path) if path else "<rubric>"
     try:
         root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -97,18 +100,28 @@ def parse_rubric(text: str, path: Path | None = None) -> Rubric:
     problems: list[str] = []
     if not isinstance(root, yaml.MappingNode):
         raise ExerciseDefinitionError([f"{where}:1: a rubric is a mapping with a 'checks' key"])
+    problems += _duplicate_keys(root, where, "")
     top = _mapping(root)
     exercise = top.get("exercise")
     checks = top.get("checks")
     if not isinstance(checks, yaml.MappingNode):
         raise ExerciseDefinitionError([f"{where}:{_line(root)}: missing mapping 'checks'"])
     entries: list[RubricEntry] = []
+    first_line: dict[str, int] = {}
     for key_node, value_node in checks.value:
         check_id = str(key_node.value)
         at = f"{where}:{_line(key_node)}: check '{check_id}'"
+        if check_id in first_line:
+            problems.append(
+                f"{at}: defined twice (first at line {first_line[check_id]}): "
+                "its points would count twice"
+            )
+            continue
+        first_line[check_id] = _line(key_node)
         if not isinstance(value_node, yaml.MappingNode):
             problems.append(f"{at}: expected a mapping")
             continue
+        problems += _duplicate_keys(value_node, where, f"check '{check_id}': ")
         fields = _mapping(value_node)
         unknown = set(fields) - {"points", "title", "hint", "prerequisites"}
         if unknown:
@@ -121,8 +134,15 @@ def parse_rubric(text: str, path: Path | None = None) -> Rubric:
         hint = _text(fields.get("hint"), f"{at}: 'hint'", problems)
         prerequisites = _id_list(fields.get("prerequisites"), f"{at}: 'prerequisites'", problems)
         entries.append(RubricEntry(check_id, points, title, hint, prerequisites, _line(key_node)))
-    exercise_id = str(exercise.value) if isinstance(exercise, yaml.ScalarNode) else ""
-    rubric = Rubric(exercise_id, tuple(entries), path)
+    named = str(exercise.value) if isinstance(exercise, yaml.ScalarNode) else ""
+    if exercise_id is not None and named != exercise_id:
+        if exercise is None:
+            problems.append(f"{where}:1: no 'exercise' key (this rubric is for '{exercise_id}')")
+        else:
+            problems.append(
+                f"{where}:{_line(exercise)}: rubric of exercise '{named}', not of '{exercise_id}'"
+            )
+    rubric = Rubric(named, tuple(entries), path)
     problems += _prerequisite_problems(rubric)
     if problems:
         raise ExerciseDefinitionError(problems)
@@ -190,6 +210,21 @@ def execution_order(rubric: Rubric, check_ids: Iterable[str]) -> list[str]:
             done += pending
             break
     return done
+
+
+def _duplicate_keys(node: yaml.MappingNode, where: str, at: str) -> list[str]:
+    """Keys given twice in one mapping (YAML loaders silently keep the last one); ``at``
+    prefixes each problem (``"check 'x': "``)."""
+    seen: dict[str, int] = {}
+    problems: list[str] = []
+    for key, _ in node.value:
+        name = str(key.value)
+        if name in seen:
+            problems.append(
+                f"{where}:{_line(key)}: {at}key '{name}' given twice (first at line {seen[name]})"
+            )
+        seen.setdefault(name, _line(key))
+    return problems
 
 
 def _mapping(node: yaml.MappingNode) -> dict[str, yaml.Node]:

@@ -60,22 +60,28 @@ _ANSWER_ADDRESS = re.compile(r"^Address(?: \d+)?:\s*(\S+)\s*$")
 
 
 def parse_nslookup(name: str, output: StepOutput) -> DnsAnswer:
-    """Read busybox ``nslookup`` output: answers are the Address lines after a Name line.
+    """Read ``nslookup`` output: answers are the Address lines after a Name line.
+
+    One run may hold several queries (an ``nslookup`` that walks a search list asks for
+    ``redis.<domain>`` before ``redis``), so an NXDOMAIN for one of them says nothing of the
+    others: addresses found win, and only output without any is read as NXDOMAIN.
 
     >>> out = StepOutput("Server: 127.0.0.11\\nAddress: 127.0.0.11:53\\n\\n"
+    ...                  "** server can't find redis.lan: NXDOMAIN\\n\\n"
     ...                  "Name:\\tredis\\nAddress: 172.18.0.2\\n", 0)
     >>> parse_nslookup("redis", out).addresses
     ('172.18.0.2',)
     """
     text = output.text
     detail = text.strip()[-500:]
-    if "NXDOMAIN" in text:
-        return DnsAnswer(name, "nxdomain", detail=detail)
     addresses: list[str] = []
     in_answer = False
     for line in text.splitlines():
         if line.startswith("Name:"):
             in_answer = True
+            continue
+        if line.startswith("Server:"):
+            in_answer = False  # the next Address line is the server's, not an answer
             continue
         match = _ANSWER_ADDRESS.match(line)
         if in_answer and match:
@@ -87,6 +93,8 @@ def parse_nslookup(name: str, output: StepOutput) -> DnsAnswer:
             addresses.append(address)
     if addresses:
         return DnsAnswer(name, "answered", tuple(dict.fromkeys(addresses)), detail)
+    if "NXDOMAIN" in text:
+        return DnsAnswer(name, "nxdomain", detail=detail)
     # 143: killed by `timeout`; busybox says "no servers could be reached" on its own timeout.
     if output.exit_code == 143 or "timed out" in text or "no servers" in text:
         return DnsAnswer(name, "no-reply", detail=detail)

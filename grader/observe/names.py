@@ -8,8 +8,11 @@ Compose puts on everything it creates, whatever ``container_name:`` or ``name:``
 
 from __future__ import annotations
 
-from typing import Protocol
+import threading
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar
 
+from grader import defaults
 from grader.engine.base import Engine
 from grader.engine.facts import (
     COMPOSE_NETWORK,
@@ -26,7 +29,18 @@ from grader.engine.facts import (
 )
 
 #: Label carrying, on an image a batch-replayed submission built, the name the student gave it.
-IMAGE_NAME_LABEL = "io.tp-grader.image"
+IMAGE_NAME_LABEL = defaults.LABEL_IMAGE_NAME
+
+ObjectKind = Literal["container", "network", "volume", "image"]
+F = TypeVar("F")
+
+
+@dataclass(frozen=True)
+class OutsideProject:
+    """A logical name that Compose project labels did not resolve, found by its exact name."""
+
+    kind: ObjectKind
+    name: str
 
 
 class NameResolver(Protocol):
@@ -62,14 +76,30 @@ class ComposeNames:
     """Logical name = a service / network / volume key of Compose project ``project``.
 
     With ``fall_back_to_exact``, a name with no labelled match is looked up as an exact name,
-    so a compose file that joins an ``external`` network still grades. Batch grading turns the
-    fallback off: a student's names must never reach another student's objects.
+    so a compose file that joins an ``external`` network still grades; each object found that
+    way is recorded in :attr:`outside`, for the report to say so. Batch grading turns the
+    fallback off: a student's names must never reach another student's objects, nor an image
+    the submission did not build.
     """
 
     def __init__(self, engine: Engine, project: str, *, fall_back_to_exact: bool = True) -> None:
         self._engine = engine
         self.project = project
         self._exact = ExactNames(engine) if fall_back_to_exact else None
+        self._outside: dict[OutsideProject, None] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def outside(self) -> tuple[OutsideProject, ...]:
+        """The objects found by their exact name, outside the project, in the order found."""
+        with self._lock:
+            return tuple(self._outside)
+
+    def _found_outside(self, kind: ObjectKind, name: str, found: F | None) -> F | None:
+        if found is not None:
+            with self._lock:
+                self._outside[OutsideProject(kind, name)] = None
+        return found
 
     def container(self, name: str) -> ContainerFacts | None:
         candidates = [
@@ -83,26 +113,51 @@ class ComposeNames:
                 candidates,
                 key=lambda c: (not c.running, _number(c.labels.get(COMPOSE_NUMBER, ""))),
             )
-        return self._exact.container(name) if self._exact else None
+        if self._exact is None:
+            return None
+        return self._found_outside("container", name, self._exact.container(name))
 
     def network(self, name: str) -> NetworkFacts | None:
         found = self._engine.networks({COMPOSE_PROJECT: self.project, COMPOSE_NETWORK: name})
         if found:
             return found[0]
-        return self._exact.network(name) if self._exact else None
+        if self._exact is None:
+            return None
+        return self._found_outside("network", name, self._exact.network(name))
 
     def volume(self, name: str) -> VolumeFacts | None:
         found = self._engine.volumes({COMPOSE_PROJECT: self.project, COMPOSE_VOLUME: name})
         if found:
             return found[0]
-        return self._exact.volume(name) if self._exact else None
+        if self._exact is None:
+            return None
+        return self._found_outside("volume", name, self._exact.volume(name))
 
     def image(self, name: str) -> ImageFacts | None:
-        """An image the project built under the name ``name`` (batch grading tags built
-        images per project and labels them with the student's name for them), else the image
-        of that exact name: images are shared, read-only, between projects."""
-        built = self._engine.images({COMPOSE_PROJECT: self.project, IMAGE_NAME_LABEL: tagged(name)})
-        return built[0] if built else self._engine.image(name)
+        """An image the project built under the name ``name``, else (unless strict) the image
+        of that exact name.
+
+        Built by the project means: labelled with the project by Compose (its BuildKit builds)
+        and tagged ``name``, or, in batch grading, labelled with the student's name for it and
+        tagged in the project's own repository (``<project>/...``; batch grading retags what a
+        submission builds so that no two submissions share a tag)."""
+        wanted = tagged(name)
+        labelled = self._engine.images({IMAGE_NAME_LABEL: wanted})
+        built = [
+            image
+            for image in labelled
+            if image.labels.get(COMPOSE_PROJECT) == self.project
+            or any(tag.startswith(f"{self.project}/") for tag in image.tags)
+        ]
+        if built:
+            return built[0]
+        of_project = self._engine.images({COMPOSE_PROJECT: self.project})
+        built = [image for image in of_project if wanted in image.tags]
+        if built:
+            return built[0]
+        if self._exact is None:
+            return None
+        return self._found_outside("image", name, self._exact.image(name))
 
 
 def _number(text: str) -> int:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from grader.engine.base import Engine
 from grader.engine.probe import ProbeMount
+from grader.errors import ObservationError
+from grader.i18n import Text
 
 HOST_ROOT = "/host"
 VOLUME_ROOT = "/volume"
@@ -39,7 +41,13 @@ class Readers:
     def volume_path(self, volume: str, path: str) -> tuple[str, str]:
         """(reader id, path inside it) for ``path`` in volume ``volume`` (which must exist)."""
         reader = self._reader(ProbeMount(volume, VOLUME_ROOT, is_volume=True))
-        assert reader is not None  # volumes are never refused as missing: they exist
+        if reader is None:  # a volume mount is never refused as a missing host path
+            raise ObservationError(
+                Text(
+                    fr=f"le moteur n'a pas pu monter le volume « {volume} » dans un lecteur",
+                    en=f"the engine could not mount volume '{volume}' in a reader",
+                )
+            )
         inside = posixpath.normpath(VOLUME_ROOT + "/" + path.lstrip("/"))
         return reader, inside
 

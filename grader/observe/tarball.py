@@ -67,7 +67,8 @@ def list_tar(
             if member.size > max_bytes:
                 return TarListing(facts, problem="too-large")
             content = outer.extractfile(member)
-            assert content is not None  # a regular member always has content
+            if content is None:  # tarfile gives a regular member's content: never None
+                return TarListing(facts, problem="not-a-file")
             return _members(facts, content, max_members, max_unpacked)
     except tarfile.TarError as exc:
         raise ObservationError.about(path, exc) from exc

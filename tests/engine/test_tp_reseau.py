@@ -7,8 +7,11 @@ with the stand-in images, and removed after the test whatever happens.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from grader.engine.docker_engine import DockerEngine
@@ -16,7 +19,7 @@ from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.judge.outcome import CheckStatus
 from grader.result import GradeResult
-from tests.support.images import BUSYBOX
+from tests.support.images import BUSYBOX, TEST_LABEL, static_busybox
 from tests.support.lab import LabBuilder
 from tests.support.net import http_answers
 from tests.support.wait import wait_for
@@ -51,11 +54,41 @@ EXPECTED: dict[str, dict[str, str]] = {
     "port-publie": {"port-publie": FAILED},
     "port-publie-wrong-container-port": {"port-publie": FAILED},
     "port-publie-http-404": {"port-publie": FAILED},
+    # Published on [::1]:8000 only: the request goes where the binding listens.
+    "port-publie-ipv6-loopback": {},
+    # moby-counter (on [::1]:8000) answers 404; another container, on 127.0.0.1:8000, 200.
+    "port-publie-impostor": {"port-publie": FAILED},
+    # 204, with a header that holds "HTTP/1.1 200 OK": the status line is the first line.
+    "port-publie-status-in-headers": {"port-publie": FAILED},
+    # A 302 to another container's 200 on 127.0.0.1:8001: a probe follows no redirect.
+    "port-publie-redirect-elsewhere": {"port-publie": FAILED},
     "reseau-2": {"reseau-2": FAILED, "alias-redis": SKIPPED, "isolation": SKIPPED},
     "alias-redis": {"alias-redis": FAILED},
     "isolation": {"isolation": FAILED},
     "sans-link": {"sans-link": FAILED},
 }
+
+
+#: A raw HTTP server for the stand-in image: reads the request head, answers ``$1`` (printf %b).
+RAW_HTTP = """\
+printf '%b' "$1" >/tmp/response
+printf '%s\\n' '#!/bin/sh' \\
+  'while read -r line && [ "${#line}" -gt 1 ]; do :; done' 'cat /tmp/response' >/tmp/serve
+chmod 755 /tmp/serve
+exec nc -ll -p 80 -e /tmp/serve
+"""
+#: Healthy once something accepts connections on port 80.
+LISTENING = {
+    "test": ["CMD", "nc", "-w", "1", "127.0.0.1", "80", "-e", "true"],
+    "interval": 200_000_000,
+    "timeout": 2_000_000_000,
+    "retries": 100,
+}
+
+
+def raw_http(response: str) -> dict[str, Any]:
+    """Options of ``lab.run`` for a moby-counter that answers ``response`` to every request."""
+    return {"command": ["sh", "-c", RAW_HTTP, "serve", response], "healthcheck": LISTENING}
 
 
 def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "reference") -> None:
@@ -86,6 +119,17 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
     if mutant == "port-publie-http-404":
         app["command"] = ["sh", "-c", "mkdir -p /empty && exec httpd -f -p 80 -h /empty"]
         app["healthcheck"] = {"test": ["NONE"]}
+    if mutant == "port-publie-ipv6-loopback":
+        app["ports"] = {80: ("::1", 8000)}
+    if mutant == "port-publie-impostor":
+        app["ports"] = {80: ("::1", 8000)}
+        app.update(raw_http("HTTP/1.0 404 Not Found\\r\\n\\r\\n"))
+        lab.run(f"impostor-{lab.run_id}", app_image, ports={80: ("127.0.0.1", 8000)})
+    if mutant == "port-publie-status-in-headers":
+        app.update(raw_http("HTTP/1.0 204 No Content\\r\\nX-Upstream: HTTP/1.1 200 OK\\r\\n\\r\\n"))
+    if mutant == "port-publie-redirect-elsewhere":
+        app.update(raw_http("HTTP/1.0 302 Found\\r\\nLocation: http://127.0.0.1:8001/\\r\\n\\r\\n"))
+        lab.run(f"elsewhere-{lab.run_id}", app_image, ports={80: ("127.0.0.1", 8001)})
     if mutant == "sans-link":
         app["links"] = {"redis": "redis"}
     if mutant == "dns-redis":
@@ -119,7 +163,7 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
     if mutant == "isolation":  # the first redis joins the second network too
         lab.api.connect_container_to_network(lab.containers["redis"], "moby-network2")
     lab.wait_ready()
-    if app.get("healthcheck"):  # no healthcheck to wait on: wait for the published port
+    if app.get("healthcheck", {}).get("test") == ["NONE"]:  # wait for the published port
         wait_for(lambda: http_answers(8000), what="moby-counter to answer on 127.0.0.1:8000")
 
 
@@ -207,3 +251,204 @@ def test_messages_name_what_is_wrong(
     assert port.outcome.message.fr == (
         "GET http://127.0.0.1:8000/ sur l'hôte du moteur Docker répond 404, et non 200"
     )
+
+
+# -- DNS: an nslookup that walks a search list ------------------------------------------------
+SEARCH_LIST_PROBE = "tp-grader-test/busybox-search-list:latest"
+
+#: Our busybox looks up a name once when it is given a server; other nslookups (bind's, other
+#: builds) first try each search domain. This one does, through the real busybox nslookup.
+SEARCH_LIST_NSLOOKUP = """#!/bin/sh
+# nslookup -type=a NAME SERVER, walking the search list "example.invalid" first.
+case "$2" in
+  *.*) ;;
+  *) busybox nslookuq "$1" "$2.example.invalid" "$3" ;;
+esac
+exec busybox nslookuq "$@"
+"""
+
+SEARCH_LIST_DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /usr/bin /sbin /usr/sbin /etc /tmp \\
+ && /bin/busybox chmod 1777 /tmp && /bin/busybox --install -s"]
+COPY nslookup /usr/local/bin/nslookup
+"""
+
+
+@pytest.fixture(scope="module")
+def search_list_probe(docker_client: docker.DockerClient, busybox: str) -> str:
+    """A probe image whose ``nslookup`` walks a search list before the name itself.
+
+    busybox-static runs its own applets before anything on PATH, so the applet is renamed in
+    a copy of the binary (``nslookup`` -> ``nslookuq``, same length, same sort order in the
+    applet table): ``nslookup`` is then the script above, which calls the real applet."""
+    with tempfile.TemporaryDirectory() as context:
+        binary = static_busybox().read_bytes()
+        assert binary.count(b"\x00nslookup\x00") == 1, "applet table not found"
+        (Path(context) / "busybox").write_bytes(
+            binary.replace(b"\x00nslookup\x00", b"\x00nslookuq\x00")
+        )
+        (Path(context) / "busybox").chmod(0o755)
+        script = Path(context) / "nslookup"
+        script.write_text(SEARCH_LIST_NSLOOKUP)
+        script.chmod(0o755)
+        (Path(context) / "Dockerfile").write_text(SEARCH_LIST_DOCKERFILE)
+        docker_client.images.build(
+            path=context, tag=SEARCH_LIST_PROBE, rm=True, forcerm=True, labels=TEST_LABEL
+        )
+    return SEARCH_LIST_PROBE
+
+
+def test_dns_answer_after_an_nxdomain_of_the_search_list(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    search_list_probe: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    """redis.example.invalid is NXDOMAIN, redis answers: the name resolves."""
+    build_reseau(lab, reseau_images)
+    seen = lab.run_to_completion(
+        search_list_probe,
+        ["nslookup", "-type=a", "redis", "127.0.0.11"],
+        network_mode=f"container:{lab.containers['moby-counter']}",
+    )
+    assert "NXDOMAIN" in seen
+    assert lab.address("redis", "moby-network") in seen
+
+    result = grade(reseau, probe_image=search_list_probe, engine=engine, student="t", lang="en")
+
+    assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED)
+    assert result.score == 20
+
+
+#: What the student reads when port-publie misses (in English).
+PORT_MESSAGES = {
+    "port-publie-impostor": "GET http://[::1]:8000/ on the Docker Engine's host answers 404",
+    "port-publie-status-in-headers": "GET http://127.0.0.1:8000/ on the Docker Engine's host "
+    "answers 204, not 200",
+    "port-publie-redirect-elsewhere": "GET http://127.0.0.1:8000/ on the Docker Engine's host "
+    "answers 302, not 200",
+}
+
+
+@pytest.mark.parametrize("mutant", list(PORT_MESSAGES))
+def test_published_port_messages(
+    mutant: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images, mutant)
+
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+
+    port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
+    assert port.status is CheckStatus.FAILED
+    assert PORT_MESSAGES[mutant] in port.outcome.message.en
+
+
+# -- whose fault: a student's container that crash-loops or is paused ---------------------------
+#: Exits 0.3 s after each start; the engine restarts it, with its growing backoff.
+CRASH_LOOP: dict[str, Any] = {
+    "command": ["sh", "-c", "sleep 0.3; exit 1"],
+    "restart_policy": {"Name": "always"},
+    "healthcheck": {"test": ["NONE"]},
+}
+
+#: Per setup: the checks that must not pass, and what the student reads (English) for some.
+WHOSE_FAULT: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "redis-crash-loop": (
+        {
+            "redis-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "isolation": SKIPPED,
+        },
+        {"redis-attache": "container 'redis' keeps restarting (restarted "},
+    ),
+    "app-crash-loop": (
+        {
+            "app-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "port-publie": FAILED,
+        },
+        {
+            "app-attache": "container 'moby-counter' keeps restarting (restarted ",
+            "port-publie": "container 'moby-counter' keeps restarting (restarted ",
+        },
+    ),
+    "app-paused": (
+        {
+            "app-attache": FAILED,
+            "dns-redis": SKIPPED,
+            "app-vers-redis": SKIPPED,
+            "port-publie": FAILED,
+        },
+        {
+            "app-attache": "container 'moby-counter' is paused (docker unpause moby-counter)",
+            "port-publie": "container 'moby-counter' is paused",
+        },
+    ),
+}
+
+
+def crash_loop(lab: LabBuilder, name: str, image: str, **options: Any) -> None:
+    """Replace container ``name`` by one that crashes 0.3 s after each start, and wait until
+    its restart policy has restarted it at least once."""
+    lab.api.remove_container(lab.containers.pop(name), force=True)
+    container_id = lab.run(name, image, **options, **CRASH_LOOP)
+    wait_for(
+        lambda: lab.api.inspect_container(container_id)["RestartCount"] >= 1,
+        what=f"{name} to be restarted by its policy",
+    )
+
+
+@pytest.mark.parametrize("setup", list(WHOSE_FAULT))
+def test_crash_loops_and_pauses_are_the_students(
+    setup: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images)
+    if setup == "redis-crash-loop":
+        crash_loop(lab, "redis", reseau_images["redis"], network="moby-network")
+    if setup == "app-crash-loop":
+        crash_loop(
+            lab, "moby-counter", reseau_images["app"], network="moby-network", ports={80: 8000}
+        )
+    if setup == "app-paused":
+        lab.api.pause(lab.containers["moby-counter"])
+
+    try:
+        result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+    finally:
+        if setup == "app-paused":
+            lab.api.unpause(lab.containers["moby-counter"])
+
+    missed, messages = WHOSE_FAULT[setup]
+    assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == expected_score(reseau, missed)
+    for check in result.sheet.checks:
+        if check.check_id in messages:
+            assert messages[check.check_id] in check.outcome.message.en
+
+
+def test_restart_loop_message_in_french(
+    lab: LabBuilder, engine: DockerEngine, reseau: Exercise, reseau_images: dict[str, str]
+) -> None:
+    build_reseau(lab, reseau_images)
+    crash_loop(lab, "redis", reseau_images["redis"], network="moby-network")
+
+    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="fr")
+
+    redis = next(c for c in result.sheet.checks if c.check_id == "redis-attache")
+    assert redis.outcome.message.fr.startswith("le conteneur « redis » redémarre en boucle")

@@ -8,6 +8,7 @@ temporary folder, through the exercise's parameters.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -20,8 +21,10 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from grader import defaults
+from grader.compose import Compose, add_labels
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
@@ -31,7 +34,8 @@ from grader.setup.scratch import scratch_folder
 from grader.setup.solution import reference_solution
 from grader.setup.stand_ins import build_stand_ins
 from tests.support.images import BUSYBOX
-from tests.support.lab import LabBuilder
+from tests.support.lab import TEST_RUN_LABEL, LabBuilder
+from tests.support.wait import wait_for
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
@@ -53,6 +57,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "donnees-persistees": {"donnees-persistees": FAILED, "sauvegarde": SKIPPED},  # no SAVE
     "lecture-seule": {"lecture-seule": FAILED},  # redis2 mounts it read-write
     "volumes-from": {"volumes-from": FAILED},  # -v redis_data:/data instead
+    # `--volumes-from redis:ro` / `redis:rw`: the engine keeps the mode in VolumesFrom, and
+    # the reference is still redis.
+    "volumes-from-ro": {},
+    "volumes-from-rw": {},
     "sauvegarde": {"sauvegarde": FAILED},  # stale: data saved again after the backup
     "permissions": {"permissions": FAILED},  # an image without USER: runs as root
 }
@@ -131,7 +139,8 @@ def build_volumes(
     if mutant == "volumes-from":
         lab.run("sidecar", tools, command=SLEEP, binds={volume: "/data"})
     else:
-        lab.run("sidecar", tools, command=SLEEP, volumes_from=["redis"])
+        mode = {"volumes-from-ro": ":ro", "volumes-from-rw": ":rw"}.get(mutant, "")
+        lab.run("sidecar", tools, command=SLEEP, volumes_from=[f"redis{mode}"])
 
     # 5. backup with a dedicated container
     lab.run_to_completion(
@@ -341,9 +350,11 @@ def test_reading_backups_writes_nothing_on_the_host(
 def test_compose_setup_graded_through_project(
     engine: DockerEngine, volumes: Exercise, volumes_images: dict[str, str]
 ) -> None:
+    """Everything resolves through the project's labels; only the image, which Compose's
+    classic builder leaves without the project's label, is found by its exact name."""
     project = f"tpg-test-{secrets.token_hex(4)}"
     with reference_solution(
-        volumes, engine=engine, project=project, images=volumes_images
+        volumes, engine=engine, project=project, images=volumes_images, probe_image=BUSYBOX
     ) as running:
         # Compose records --volumes-from by container id: the check must follow ids too.
         sidecar = engine.containers(
@@ -351,12 +362,175 @@ def test_compose_setup_graded_through_project(
         )[0]
         result = grade(
             volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-            strict_project=True, param_overrides=running.param_overrides,
+            param_overrides=running.param_overrides,
         )  # fmt: skip
 
     assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED), [
         (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
     ]
+    assert [note.en for note in result.notes] == [
+        f"image 'tp-graphite' found outside project {project} (by its exact name)"
+    ]
     assert sidecar.volumes_from
     assert not os.path.exists(scratch_folder(project))  # the run's host folders are gone
     assert not engine.containers({"com.docker.compose.project": project})
+
+
+@pytest.fixture
+def project_without_its_image(
+    tmp_path: Path,
+    lab: LabBuilder,
+    volumes: Exercise,
+    volumes_images: dict[str, str],
+    host_root: Path,
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The solution as a compose project whose graphite service builds nothing: it runs an
+    image built by hand beforehand, under the name the lab asks for."""
+    project = f"tpg-test-{secrets.token_hex(4)}"
+    image = build_graphite(
+        lab.client, volumes_images["graphite_base"], f"tp-grader-test/graphite-{project}",
+        root=False,
+    )  # fmt: skip
+    overrides = {
+        "data_dir": str(host_root / "data"),
+        "backup_dir": str(host_root / "backup"),
+        "graphite_image": image,
+    }
+    params = volumes.params.with_overrides(overrides)
+    assert volumes.solution is not None
+    model = yaml.safe_load(volumes.render(volumes.solution.compose, params, volumes_images))
+    del model["services"][params.graphite]["build"]
+    add_labels(model, {TEST_RUN_LABEL: project})
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(yaml.safe_dump(model))
+    compose = Compose(project, (compose_file,), workdir=tmp_path)
+    try:
+        up = compose.run("up", "--detach", "--wait", timeout_s=120)
+        assert up.ok, up.output
+        for step in volumes.solution.steps:
+            done = compose.run(*(volumes.render(arg, params, volumes_images) for arg in step))
+            assert done.ok, done.output
+        yield project, overrides
+    finally:
+        compose.down()
+        lab.api.remove_image(image, force=True)
+
+
+def test_strict_project_takes_only_images_it_built(
+    project_without_its_image: tuple[str, dict[str, str]], engine: DockerEngine, volumes: Exercise
+) -> None:
+    project, overrides = project_without_its_image
+
+    strict = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
+        strict_project=True, param_overrides=overrides,
+    )  # fmt: skip
+    lenient = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
+        param_overrides=overrides,
+    )  # fmt: skip
+
+    missed = {"permissions": FAILED}
+    assert statuses(strict) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in strict.sheet.checks if c.outcome.message
+    ]
+    assert strict.score == expected_score(volumes, missed)
+    permissions = next(c for c in strict.sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.en == (
+        f"image '{overrides['graphite_image']}' does not exist"
+    )
+    assert statuses(lenient) == dict.fromkeys(volumes.rubric.check_ids, PASSED)
+    assert [note.en for note in lenient.notes] == [
+        f"image '{overrides['graphite_image']}' found outside project {project} (by its exact name)"
+    ]
+
+
+# -- whose fault: a hung container ---------------------------------------------------------------
+FREEZER = Path("/sys/fs/cgroup/freezer")
+
+
+class FrozenParent:
+    """A cgroup parent of our own (``--cgroup-parent``) whose freezer stops every process of
+    the containers under it. The runtime refuses to exec into a container frozen itself, but
+    sees one frozen through an ancestor as thawed: the exec then starts, and never finishes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.parent = f"/{name}"
+
+    def _state(self, value: str | None = None) -> str:
+        path = FREEZER / self.name / "freezer.state"
+        if value is not None:
+            path.write_text(value)
+        return path.read_text().strip()
+
+    def freeze(self) -> None:
+        self._state("FROZEN")
+        wait_for(lambda: self._state() == "FROZEN", what=f"cgroup {self.name} to freeze")
+
+    def thaw(self) -> None:
+        if (FREEZER / self.name).is_dir():
+            self._state("THAWED")
+
+    def remove(self) -> None:
+        """Remove the parent's folder from every hierarchy (once its containers are gone)."""
+
+        def removed() -> bool:
+            for folder in Path("/sys/fs/cgroup").glob(f"*/{self.name}"):
+                with contextlib.suppress(FileNotFoundError):
+                    folder.rmdir()
+            return not list(Path("/sys/fs/cgroup").glob(f"*/{self.name}"))
+
+        wait_for(removed, what=f"cgroup {self.name} to be removed")
+
+
+@pytest.fixture
+def frozen_parent(lab: LabBuilder) -> Iterator[FrozenParent]:
+    """Set up after ``lab`` so that it is torn down first: a frozen container cannot be
+    removed, so it is thawed and removed here, then its cgroup parent."""
+    assert (FREEZER / "docker").is_dir(), "this test needs the cgroup v1 freezer of Docker"
+    frozen = FrozenParent(f"tpg-test-{lab.run_id}")
+    yield frozen
+    frozen.thaw()
+    for container_id in lab.containers.values():
+        data = lab.api.inspect_container(container_id)
+        if data["HostConfig"].get("CgroupParent") == frozen.parent:
+            lab.api.remove_container(container_id, force=True)
+    frozen.remove()
+
+
+def test_hung_container_does_not_respond(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    volumes: Exercise,
+    volumes_images: dict[str, str],
+    host_root: Path,
+    frozen_parent: FrozenParent,
+) -> None:
+    """graphite is frozen: the one command grading runs in it never finishes."""
+    params = build_volumes(lab, volumes_images, host_root=host_root)
+    lab.api.remove_container(lab.containers.pop("graphite"), force=True)
+    lab.run(
+        "graphite",
+        "tp-graphite",
+        binds={"graphite_data": "/data/graphite"},
+        cgroup_parent=frozen_parent.parent,
+    )
+    frozen_parent.freeze()
+    assert engine.container("graphite").running  # the engine does not know
+
+    result = grade(
+        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="fr", param_overrides=params
+    )
+
+    missed = {"permissions": FAILED}
+    assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == expected_score(volumes, missed)
+    permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.fr == (
+        "le conteneur « graphite » ne répond pas : une commande lancée dedans n'a pas fini en "
+        f"{defaults.EXEC_DEADLINE_S:g} s"
+    )
+    assert permissions.outcome.duration_s < defaults.EXEC_DEADLINE_S + 2

@@ -4,13 +4,23 @@ volume) and the edges of each helper."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-from grader.engine.facts import ContainerFacts, ImageFacts, Mount, NetworkFacts, VolumeFacts
+from grader.engine.facts import (
+    ContainerFacts,
+    ImageFacts,
+    Mount,
+    NetworkFacts,
+    VolumeFacts,
+    VolumesFrom,
+)
 from grader.i18n import Text
 from grader.judge import expect
 from grader.judge.outcome import CheckFailed
 from grader.observe.files import PathFacts
+from grader.observe.http import HttpResult
 from grader.observe.process import ProcessUser
 from grader.observe.tarball import TarListing, TarMember
 
@@ -49,7 +59,32 @@ def test_volume_driver_other_than_local() -> None:
 
 
 def test_paused_container_is_not_running() -> None:
-    assert "(state: paused)" in failure(expect.running, container(status="paused"))
+    assert failure(expect.running, container(status="paused")) == (
+        "container 'redis' is paused (docker unpause redis)"
+    )
+
+
+def test_restarting_container_is_not_running() -> None:
+    assert failure(expect.running, container(status="restarting", restart_count=4)) == (
+        "container 'redis' keeps restarting (restarted 4 times by its restart policy): "
+        "look at docker logs redis"
+    )
+
+
+def test_a_run_shorter_than_the_engines_restart_backoff_is_a_restart_loop() -> None:
+    started = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+    def seen(restarts: int, after_s: float) -> ContainerFacts:
+        return container(
+            restart_count=restarts,
+            started_at=started,
+            observed_at=started + timedelta(seconds=after_s),
+        )
+
+    assert "keeps restarting" in failure(expect.running, seen(restarts=2, after_s=1))
+    expect.running(seen(restarts=2, after_s=10))  # settled, as the engine itself judges it
+    expect.running(seen(restarts=0, after_s=1))  # started by hand: no loop
+    expect.running(container(restart_count=3))  # no clock known: judged on the state
 
 
 def test_mounts_are_matched_by_destination_not_position() -> None:
@@ -93,10 +128,18 @@ def test_volume_mount_misses() -> None:
 
 def test_volumes_from_by_name_or_id() -> None:
     redis = container()
-    sidecar = container(name="sidecar", volumes_from=(f"{redis.id}:rw",))
+    sidecar = container(name="sidecar", volumes_from=(VolumesFrom(redis.id, "rw"),))
 
     expect.volumes_from(sidecar, redis, [redis])
     assert "(volumes-from: c" in failure(expect.volumes_from, sidecar, redis, [None])
+
+
+def test_volumes_from_message_shows_the_entries_as_given() -> None:
+    sidecar = container(name="sidecar", volumes_from=(VolumesFrom("other", "ro"),))
+
+    assert failure(expect.volumes_from, sidecar, container(), [None]) == (
+        "'sidecar' was not created with --volumes-from redis (volumes-from: other:ro)"
+    )
 
 
 def test_regular_file() -> None:
@@ -169,4 +212,44 @@ def test_isolation_holds_when_the_name_does_not_resolve() -> None:
     leaked = DnsAnswer("redis", "answered", ("172.19.0.3", "172.18.0.2"))
     assert "resolves to 172.18.0.2, an address of 'redis'" in failure(
         expect.never_resolves_to, leaked, forbidden, where="moby-counter2", target="redis"
+    )
+
+
+def test_published_answer_is_the_first_expected_status() -> None:
+    app = container(name="moby-counter")
+    refused = HttpResult("http://127.0.0.1:8000/", None, "Connection refused")
+    ok = HttpResult("http://[::1]:8000/", 200, "HTTP/1.1 200 OK", answered=True)
+
+    assert expect.published_answer(app, [refused, ok], app) is ok
+
+
+def test_published_answer_tells_the_most_telling_miss() -> None:
+    app = container(name="moby-counter")
+    silent = HttpResult("http://127.0.0.1:8000/", None, "")
+    junk = HttpResult("http://[::1]:8000/", None, "'EVIL'", answered=True)
+    redirect = HttpResult("http://192.0.2.7:8000/", 302, "HTTP/1.1 302 Found", answered=True)
+
+    assert failure(expect.published_answer, app, [silent, junk, redirect], app) == (
+        "GET http://192.0.2.7:8000/ on the Docker Engine's host answers 302, not 200"
+    )
+    assert "does not start with an HTTP status line ('EVIL')" in failure(
+        expect.published_answer, app, [silent, junk], app
+    )
+    assert "no response (timeout)" in failure(expect.published_answer, app, [silent], app)
+
+
+def test_published_answer_needs_the_same_container_in_the_same_run() -> None:
+    started = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    app = container(name="moby-counter", started_at=started)
+    ok = HttpResult("http://127.0.0.1:8000/", 200, "HTTP/1.1 200 OK", answered=True)
+    restarted = container(name="moby-counter", started_at=started + timedelta(seconds=3))
+
+    assert "changed during grading (it is gone)" in failure(
+        expect.published_answer, app, [ok], None
+    )
+    assert "changed during grading (restarted)" in failure(
+        expect.published_answer, app, [ok], restarted
+    )
+    assert "is not running (state: exited)" in failure(
+        expect.published_answer, app, [ok], container(name="moby-counter", status="exited")
     )

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from grader.engine.facts import ImageFacts
-from grader.engine.fake import FakeEngine
 from grader.errors import ExerciseDefinitionError
 from grader.exercise.model import load_exercise
 from grader.harness import grade
 from grader.judge.outcome import CheckStatus
+from tests.support.fake_engine import FakeEngine
 
 CHECKS = """
 from grader.checks import Lab, Params, Text, check, expect
@@ -52,6 +52,10 @@ def test_after_miss() -> None:
 @check("missing-container")
 def test_missing_container(lab: Lab) -> None:
     lab.container("nope")
+
+@check("grader-bug")
+def test_grader_bug(lab: Lab) -> None:
+    lab.engine.exec_in("x", ["true"], 1.0)  # the fake engine asserts it is never asked
 """
 
 RUBRIC_ENTRY = """  {id}:
@@ -79,6 +83,7 @@ def make_exercise(tmp_path: Path, checks: str = CHECKS) -> Path:
         "bug",
         "after-miss",
         "missing-container",
+        "grader-bug",
     ]
     body = (
         "".join(RUBRIC_ENTRY.format(id=i) for i in ids)
@@ -109,6 +114,7 @@ def test_outcomes(tmp_path: Path) -> None:
         "bug": CheckStatus.ERROR,
         "after-miss": CheckStatus.SKIPPED,
         "missing-container": CheckStatus.FAILED,
+        "grader-bug": CheckStatus.ERROR,
     }
     assert by_id["misses"].message.fr == "raté"
     assert "arithmetic" in by_id["plain-assert"].message.en
@@ -116,6 +122,9 @@ def test_outcomes(tmp_path: Path) -> None:
     assert by_id["bug"].message.en.startswith("internal error in the check (ZeroDivisionError")
     assert by_id["after-miss"].message.en == "not run: prerequisite 'misses' did not pass"
     assert by_id["missing-container"].message.en == "container 'nope' does not exist"
+    assert by_id["grader-bug"].message.en == (
+        "internal error in the check (AssertionError: FakeEngine does not exec)"
+    )
     assert result.score == 2  # first and second
 
 

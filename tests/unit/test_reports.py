@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -301,3 +303,39 @@ def test_markdown_summary_appends(tmp_path: Path, mixed: GradeResult) -> None:
     append_markdown(mixed, summary)
 
     assert summary.read_text() == "# earlier step\n" + (run_markdown(mixed) + "\n") * 2
+
+
+@pytest.mark.parametrize("flavor", junit.FLAVORS)
+def test_every_testcase_has_a_time_even_under_a_millisecond(
+    tmp_path: Path, reseau: Exercise, flavor: junit.Flavor
+) -> None:
+    """Prerequisite skips are decided before anything runs: zero durations, still a time."""
+    statuses = dict.fromkeys(reseau.rubric.check_ids, CheckStatus.PASSED)
+    statuses |= {
+        "redis-attache": CheckStatus.FAILED,
+        "dns-redis": CheckStatus.SKIPPED,
+        "app-vers-redis": CheckStatus.SKIPPED,
+        "isolation": CheckStatus.SKIPPED,
+    }
+    outcomes = [
+        CheckOutcome(
+            check_id,
+            status,
+            Text.same("not run") if status is CheckStatus.SKIPPED else None,
+            0.0 if status is CheckStatus.SKIPPED else 0.0004,
+        )
+        for check_id, status in statuses.items()
+    ]
+    result = replace(
+        make_result(reseau, {}, ""), sheet=score(reseau.rubric, outcomes), duration_s=0.0
+    )
+    path = tmp_path / "junit.xml"
+    junit.write_junit(result, path, flavor)
+
+    if flavor == "standard":
+        assert_valid_junit(path)
+    cases = ET.parse(path).getroot().findall("testsuite/testcase")
+    assert len(cases) == len(reseau.rubric.check_ids)
+    assert {case.get("name"): case.get("time") for case in cases} == dict.fromkeys(
+        reseau.rubric.check_ids, "0.000"
+    )

@@ -65,6 +65,38 @@ def test_every_problem_at_once() -> None:
     ]
 
 
+def test_check_defined_twice_is_reported_not_counted_twice() -> None:
+    twice = VALID + "  a:\n    points: 2\n    title: {fr: A, en: A}\n    hint: {fr: a, en: a}\n"
+
+    assert problems_of(twice) == [
+        "rubrics/demo.yaml:16: check 'a': defined twice (first at line 3): "
+        "its points would count twice"
+    ]
+
+
+def test_keys_given_twice_inside_a_check_and_at_the_top() -> None:
+    text = VALID.replace("    points: 3\n", "    points: 3\n    points: 30\n") + "exercise: demo\n"
+
+    assert problems_of(text) == [
+        "rubrics/demo.yaml:17: key 'exercise' given twice (first at line 1)",
+        "rubrics/demo.yaml:9: check 'b': key 'points' given twice (first at line 8)",
+    ]
+
+
+def test_rubric_of_another_exercise() -> None:
+    with pytest.raises(ExerciseDefinitionError) as caught:
+        parse_rubric(VALID, Path("rubrics/toy.yaml"), "toy")
+
+    assert caught.value.problems == ["rubrics/toy.yaml:1: rubric of exercise 'demo', not of 'toy'"]
+    without = VALID.replace("exercise: demo\n", "")
+    with pytest.raises(ExerciseDefinitionError) as caught:
+        parse_rubric(without, Path("rubrics/toy.yaml"), "toy")
+    assert caught.value.problems == [
+        "rubrics/toy.yaml:1: no 'exercise' key (this rubric is for 'toy')"
+    ]
+    assert parse_rubric(VALID, Path("rubrics/demo.yaml"), "demo").exercise_id == "demo"
+
+
 def test_prerequisite_cycle() -> None:
     text = VALID.replace("  a:\n    points: 2\n", "  a:\n    points: 2\n    prerequisites: [b]\n")
 
@@ -133,3 +165,21 @@ def test_check_declared_twice(exercise_copy: Path) -> None:
         load_exercise(exercise_copy / "exercises" / "tp-reseau", exercise_copy / "rubrics")
 
     assert any("check 'reseau-2' is declared twice" in p for p in caught.value.problems)
+
+
+def test_rubric_problems_all_at_once_when_loading(exercise_copy: Path) -> None:
+    rubric = exercise_copy / "rubrics" / "tp-reseau.yaml"
+    text = rubric.read_text().replace("exercise: tp-reseau", "exercise: tp-volumes")
+    first = text.index("  reseau-cree:")
+    entry = text[first : text.index("  redis-attache:")]
+    rubric.write_text(text + entry.replace("points: 2", "points: zero"))
+
+    with pytest.raises(ExerciseDefinitionError) as caught:
+        load_exercise(exercise_copy / "exercises" / "tp-reseau", exercise_copy / "rubrics")
+
+    lines = text.count("\n")
+    assert caught.value.problems == [
+        f"{rubric}:{lines + 1}: check 'reseau-cree': defined twice (first at line 5): "
+        "its points would count twice",
+        f"{rubric}:3: rubric of exercise 'tp-volumes', not of 'tp-reseau'",
+    ]

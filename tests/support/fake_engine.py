@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from grader.engine.base import LabelSelector, Removed
 from grader.engine.facts import (
@@ -97,7 +98,8 @@ class FakeEngine:
         raise FileNotFoundError(path)
 
     def exec_in(self, container_id: str, argv: list[str], deadline_s: float) -> tuple[int, bytes]:
-        raise AssertionError("FakeEngine does not exec")
+        # As a broken invariant of the grader's own engine layer would: from grader/.
+        _raise_as_grader("FakeEngine does not exec")
 
     def remove_containers(self, labels: LabelSelector) -> int:
         return 0
@@ -110,3 +112,19 @@ class FakeEngine:
 
     def close(self) -> None:
         pass
+
+
+def _grader_raiser() -> Callable[[str], NoReturn]:
+    """A function whose code lives, for tracebacks, in the grader's engine layer: what a bug
+    of the grader (an invariant that does not hold) looks like to the harness."""
+    import grader.engine
+
+    filename = str(Path(grader.engine.__file__).with_name("_invariant.py"))
+    namespace: dict[str, Any] = {}
+    code = "def raise_(message):\n    raise AssertionError(message)\n"
+    exec(compile(code, filename, "exec"), namespace)
+    raiser: Callable[[str], NoReturn] = namespace["raise_"]
+    return raiser
+
+
+_raise_as_grader = _grader_raiser()
