@@ -1,8 +1,8 @@
 """Checks of tp-reseau; points, titles, hints and prerequisites: rubrics/tp-reseau.yaml.
 
 Three probes, started together: one in moby-counter's namespace (DNS + TCP), one in
-moby-counter2's (DNS for the alias and the isolation checks), one on the engine host (the
-published port).
+moby-counter2's (DNS and TCP for the alias, DNS for the isolation check), one on the engine
+host (the two published ports).
 """
 
 from __future__ import annotations
@@ -28,11 +28,20 @@ def seen_from_app(lab: Lab, params: Params) -> Observation:
     )
 
 
+def names_seen_from_app2(params: Params) -> list[str]:
+    """The names moby-counter2's DNS is asked about: the alias, and the first redis's name."""
+    return list(dict.fromkeys([params.redis_alias, params.redis]))
+
+
 @pytest.fixture(scope="module")
 def seen_from_app2(lab: Lab, params: Params) -> Observation:
-    """What moby-counter2's DNS says of the alias and of the first redis's name."""
-    names = dict.fromkeys([params.redis_alias, params.redis])
-    return lab.observe_from(params.app2, *(DnsLookup(name) for name in names))
+    """What moby-counter2's DNS says of the alias and of the first redis's name, and whether
+    it reaches redis2's port through the alias."""
+    return lab.observe_from(
+        params.app2,
+        *(DnsLookup(name) for name in names_seen_from_app2(params)),
+        TcpConnect(params.redis_alias, params.redis_port),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +51,18 @@ def seen_from_host(lab: Lab, params: Params) -> Observation:
     return lab.observe_published(params.app, params.app_container_port, params.app_port)
 
 
+@pytest.fixture(scope="module")
+def seen_from_host2(lab: Lab, params: Params) -> Observation:
+    """The same for moby-counter2's published port."""
+    return lab.observe_published(params.app2, params.app_container_port, params.app2_port)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _probes_start_together(
-    seen_from_app: Observation, seen_from_app2: Observation, seen_from_host: Observation
+    seen_from_app: Observation,
+    seen_from_app2: Observation,
+    seen_from_host: Observation,
+    seen_from_host2: Observation,
 ) -> None:
     """The three probes are independent: asking for them here starts them at once."""
 
@@ -91,6 +109,14 @@ def test_port_publie(lab: Lab, params: Params, seen_from_host: Observation) -> N
     expect.published_answer(app, responses, lab.reinspect(app), 200)
 
 
+@check("port-publie-2")
+def test_port_publie_2(lab: Lab, params: Params, seen_from_host2: Observation) -> None:
+    app2 = lab.running_container(params.app2)
+    expect.publishes(app2, params.app_container_port, params.app2_port)
+    responses = seen_from_host2.results()
+    expect.published_answer(app2, responses, lab.reinspect(app2), 200)
+
+
 @check("reseau-2")
 def test_reseau_2(lab: Lab, params: Params) -> None:
     network2 = lab.network(params.network2)
@@ -111,12 +137,19 @@ def test_alias_redis(lab: Lab, params: Params, seen_from_app2: Observation) -> N
     )
 
 
+@check("redis2-joignable")
+def test_redis2_joignable(params: Params, seen_from_app2: Observation) -> None:
+    tcp = seen_from_app2.of(TcpConnect(params.redis_alias, params.redis_port))
+    expect.connected(tcp, where=params.app2)
+
+
 @check("isolation")
 def test_isolation(lab: Lab, params: Params, seen_from_app2: Observation) -> None:
     # Any address of the first redis, not only its moby-network one: a redis attached to both
     # networks is just as visible from moby-counter2, and the lab is about not seeing it.
     redis = lab.running_container(params.redis)
-    for answer in seen_from_app2.results():
+    for name in names_seen_from_app2(params):
+        answer = seen_from_app2.of(DnsLookup(name))
         expect.never_resolves_to(
             answer,
             [endpoint.ip_address for endpoint in redis.endpoints],

@@ -86,8 +86,9 @@ def test_permissions(lab: Lab, params: Params) -> None:
     image = lab.image(params.graphite_image)
     graphite = lab.running_container(params.graphite)
     expect.from_image(graphite, image, params.graphite_image)
+    # Read-write: the lab is about the graphite user being able to write there.
     expect.volume_mounted(
-        graphite, params.graphite_mount, lab.volume(params.graphite_volume), writable=None
+        graphite, params.graphite_mount, lab.volume(params.graphite_volume), writable=True
     )
     uid = expect.runs_as(graphite, lab.main_process_user(graphite), params.graphite_user)
     expect.owned_by(

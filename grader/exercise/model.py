@@ -127,6 +127,15 @@ class Exercise:
     """Service keys that batch grading's policy refuses but this exercise needs
     (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
 
+    def mutants_for(self, params: Params) -> Mutants:
+        """The exercise's ``mutants.yaml``, rendered with ``params`` (a variant's names)."""
+        return load_mutants(
+            self.directory / MUTANTS_FILE,
+            self.rubric.check_ids,
+            self.id,
+            lambda text: self.render(text, params),
+        )
+
     def variant(self, student: str, key: bytes | None) -> Variant:
         """``student``'s values of the varying parameters (none without a course key)."""
         return derive(self.variations, key, self.id, student)
@@ -190,9 +199,13 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
     if rubric is not None:
         problems += check_against(rubric, declared, checks_file)
     mutants = Mutants()
-    if rubric is not None:
+    if rubric is not None and not problems:
+        draft = Exercise(
+            exercise_id, directory, Text.same(exercise_id), Params(parameters),
+            {str(k): str(v) for k, v in (data.get("images") or {}).items()}, rubric, checks_file,
+        )  # fmt: skip
         try:
-            mutants = load_mutants(directory / MUTANTS_FILE, rubric.check_ids, exercise_id)
+            mutants = draft.mutants_for(draft.params)
         except ExerciseDefinitionError as exc:
             problems += exc.problems
     for lang in ("fr", "en"):

@@ -9,7 +9,7 @@ equivalent.
         description: {fr: "...", en: "..."}
         change:                        # a small change of the reference (grader.selftest.change)
           - remove: services/redis/networks/moby-network
-        steps: [...]                   # optional: instead of the solution's steps
+        steps: [...]                   # instead of the solution's steps (change, steps or both)
         not_passing: [redis-attache, dns-redis, app-vers-redis, isolation]
     equivalent:                        # generated mutants no check should catch, and why
       "swap-image:testdata": {fr: "...", en: "..."}
@@ -17,13 +17,15 @@ equivalent.
 
 ``not_passing`` is exactly the set of checks the mutant must not pass (failed or skipped); every
 other check must pass. Keys of ``equivalent`` are generated mutant ids, or patterns of them
-(``*`` and ``?``). Loading reports every problem at once, each as ``file:line: ...``.
+(``*`` and ``?``). The file is a Jinja2 template over ``params`` and ``images``, like the
+solution it mutates (``services/{{ params.redis }}/...``), so that it follows a student's exam
+variant. Loading reports every problem at once, each as ``file:line: ...``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +62,20 @@ class Mutants:
         return None
 
 
-def load_mutants(path: Path, check_ids: Iterable[str], exercise_id: str) -> Mutants:
-    """Read and validate ``path`` (absent: no declared mutant, nothing equivalent)."""
+def load_mutants(
+    path: Path,
+    check_ids: Iterable[str],
+    exercise_id: str,
+    render: Callable[[str], str] | None = None,
+) -> Mutants:
+    """Read and validate ``path`` (absent: no declared mutant, nothing equivalent), rendered
+    with ``render`` (the exercise's Jinja2 rendering with the run's parameters)."""
     if not path.is_file():
         return Mutants(path=path)
     where = str(path)
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(render(text) if render else text, Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise ExerciseDefinitionError([f"{where}: invalid YAML: {exc}"]) from exc
     if root is None:
@@ -116,10 +125,10 @@ def _declared(
         if unknown:
             problems.append(f"{at}: unknown key(s) {', '.join(sorted(unknown))}")
         data = yaml.safe_load(yaml.serialize(value)) or {}
-        change = data.get("change")
+        change = data.get("change", [] if "steps" in data else None)
         if (
             not isinstance(change, list)
-            or not change
+            or not (change or "steps" in data)
             or not all(
                 isinstance(op, dict)
                 and len(op) == 1

@@ -132,7 +132,7 @@ def _verdict(run: MutantRun, report: SelftestReport, word: dict[str, str]) -> tu
     elif run.kind == "declared" and not run.held:
         expected = ", ".join(sorted(run.expected or ()))
         row = bad, f"{caught} ({word['broken']}: {expected})"
-    elif run.kind == "generated" and run.equivalent is not None:
+    elif run.kind == "generated" and run.equivalent is not None and not run.killed:
         row = "[dim]=[/]", f"{word['equivalent']}: {run.equivalent.en}"
     elif run.kind == "generated" and not run.killed:
         row = bad, word["survived"]
@@ -194,6 +194,14 @@ def summary_lines(report: SelftestReport, lang: Lang) -> list[str]:
             if fr
             else f"mutant {run.id} ({run.description.en}) survives: no check sees it; add one, "
             "or declare it equivalent in mutants.yaml, with the reason"
+        )
+    for run in report.stale_equivalences:
+        look.append(
+            f"{run.id} est déclaré équivalent, mais {', '.join(sorted(run.not_passing))} le "
+            "détecte : la déclaration est de trop (ou son motif trop large)"
+            if fr
+            else f"{run.id} is declared equivalent, but {', '.join(sorted(run.not_passing))} "
+            "catches it: the declaration is not needed (or its pattern is too wide)"
         )
     if report.checks_never_failing:
         never = ", ".join(report.checks_never_failing)

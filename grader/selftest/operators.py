@@ -256,8 +256,12 @@ def _swap_image(model: Model, name: str, image: str) -> Model:
 
 
 def _network_peer(model: Model, name: str) -> str | None:
+    """Another service on a network of ``name``'s that ``up`` starts (a service behind a
+    profile is not running: linking to it would stop the whole project from coming up)."""
     mine = set(model["services"][name].get("networks") or {})
     for other, service in model["services"].items():
-        if other != name and mine & set(service.get("networks") or {}):
+        if other == name or service.get("profiles"):
+            continue
+        if mine & set(service.get("networks") or {}):
             return other
     return None

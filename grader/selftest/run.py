@@ -114,7 +114,14 @@ class SelftestReport:
 
     @property
     def equivalent(self) -> tuple[MutantRun, ...]:
-        return tuple(run for run in self.generated if run.equivalent is not None)
+        """Generated mutants declared equivalent, that no check caught indeed."""
+        return tuple(run for run in self.generated if run.equivalent is not None and not run.killed)
+
+    @property
+    def stale_equivalences(self) -> tuple[MutantRun, ...]:
+        """Generated mutants declared equivalent that a check catches all the same: the
+        declaration in mutants.yaml is not needed (or its pattern is too wide)."""
+        return tuple(run for run in self.generated if run.equivalent is not None and run.killed)
 
     @property
     def checks_never_failing(self) -> tuple[str, ...]:
@@ -146,7 +153,7 @@ def selftest(
     bad ``mutants.yaml``, :class:`~grader.errors.SetupFailed` when the reference solution does
     not come up at all."""
     started = time.monotonic()
-    mutants = exercise.mutants
+    mutants = exercise.mutants_for(exercise.params.with_overrides(param_overrides or {}))
     prober = Prober(engine, image=probe_image)
     prober.ensure_image()
     pinned = engine.image(probe_image)

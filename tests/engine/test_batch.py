@@ -106,7 +106,7 @@ def wrong_port(model: Model) -> Model:
 CLASS: dict[str, tuple[Callable[[Model], Model] | None, str, float]] = {
     "perfect": (lambda m: m, "graded", 20),
     "no-alias": (no_alias, "graded", 17),
-    "wrong-port": (wrong_port, "graded", 17),
+    "wrong-port": (wrong_port, "graded", 18),
     "fixed-names": (with_fixed_names, "graded", 20),
     "fixed-names-twin": (with_fixed_names, "graded", 20),
     "same-port-a": (with_extra_port, "graded", 20),

@@ -62,7 +62,7 @@ def test_reference_exit_zero_and_reports(
     ]
     assert all(c["status"] == "passed" and c["hint"] == "" for c in report["checks"])
     counts = junit_counts(assert_valid_junit(junit_path))
-    assert counts == {"tests": 10, "failures": 0, "errors": 0, "skipped": 0}
+    assert counts == {"tests": 12, "failures": 0, "errors": 0, "skipped": 0}
 
 
 def test_shortcut_and_misses_exit_one(
@@ -85,7 +85,7 @@ def test_shortcut_and_misses_exit_one(
     assert by_id["redis-attache"]["hint"].startswith("Run redis on the network")
     assert by_id["dns-redis"]["message"] == "not run: prerequisite 'redis-attache' did not pass"
     counts = junit_counts(assert_valid_junit(junit_path))
-    assert counts == {"tests": 10, "failures": 1, "errors": 0, "skipped": 3}
+    assert counts == {"tests": 12, "failures": 1, "errors": 0, "skipped": 3}
 
 
 def test_nothing_set_up(tmp_path: Path, lab: LabBuilder, busybox: str) -> None:

@@ -410,7 +410,7 @@ def test_gradebook_rows(reseau: Exercise) -> None:
         ("ada", "20", "20", "graded"), ("bob", "15", "20", "graded"), ("eve", "0", "20", "refused"),
     ]  # fmt: skip
     assert (rows[1]["alias-redis"], rows[1]["sans-link"]) == ("0", "-2")
-    assert rows[1]["feedback"] == "to review: alias-redis, sans-link"
+    assert rows[1]["feedback"] == "to review: alias-redis, redis2-joignable, sans-link"
     assert rows[2]["feedback"] == "'=HYPERLINK(evil)"  # no formula reaches a spreadsheet
 
 

@@ -70,14 +70,14 @@ def test_junit_is_schema_valid_with_matching_counts(tmp_path: Path, mixed: Grade
 
     root = assert_valid_junit(path)
 
-    assert junit_counts(root) == {"tests": 10, "failures": 2, "errors": 1, "skipped": 3}
+    assert junit_counts(root) == {"tests": 12, "failures": 2, "errors": 1, "skipped": 3}
     suite = root.find("testsuite")
     assert "disabled" not in suite.attrib
     names = [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")]
-    assert len(set(names)) == len(names) == 10
+    assert len(set(names)) == len(names) == 12
     assert all(c.get("time") for c in suite.iter("testcase"))
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    assert properties["score"] == "7"  # 2+2+2+3 passed, -2 penalty
+    assert properties["score"] == "8"  # 2+2+2+2+1+2+1 passed, -2 penalty
     assert properties["points.sans-link"] == "-2/0"
     assert properties["points.reseau-cree"] == "2/2"
 
@@ -105,7 +105,7 @@ def test_junit_round_trip_with_an_independent_parser(tmp_path: Path, mixed: Grad
     (suite,) = list(xml)
     cases = {case.name: case for case in suite}
 
-    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (10, 2, 1, 3)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (12, 2, 1, 3)
     for check in report["checks"]:
         case = cases[check["id"]]
         kinds = {type(r).__name__ for r in case.result}
@@ -132,7 +132,7 @@ def test_json_report_schema(mixed: GradeResult) -> None:
         "engine",
         "checks",
     }
-    assert report["score"] == 7
+    assert report["score"] == 8
     assert report["max_score"] == 20
     check = next(c for c in report["checks"] if c["id"] == "sans-link")
     assert (check["points"], check["max_points"], check["penalty"]) == (-2, 0, 2)
@@ -161,8 +161,8 @@ def test_json_reads_back_into_the_same_scores(mixed: GradeResult, reseau: Exerci
 @pytest.mark.parametrize(
     ("lang", "total", "hint", "harness"),
     [
-        ("fr", "Total : 7/20", "Piste : Lancez redis", "pas de votre faute"),
-        ("en", "Total: 7/20", "Hint: Run redis", "not your fault"),
+        ("fr", "Total : 8/20", "Piste : Lancez redis", "pas de votre faute"),
+        ("en", "Total: 8/20", "Hint: Run redis", "not your fault"),
     ],
 )
 def test_terminal_report(
@@ -226,7 +226,7 @@ def test_codegrade_flavor(tmp_path: Path, mixed: GradeResult) -> None:
     (suite,) = root.findall("testsuite")
 
     assert {child.tag for child in suite} == {"testcase"}  # nothing but testcases
-    assert junit_counts(root) == {"tests": 10, "failures": 2, "errors": 1, "skipped": 3}
+    assert junit_counts(root) == {"tests": 12, "failures": 2, "errors": 1, "skipped": 3}
     weights = {c.get("name"): c.get("weight") for c in suite.iter("testcase")}
     assert weights["dns-redis"] == "3"
     assert weights["sans-link"] == "0"  # a penalty has no weight to give
@@ -240,8 +240,8 @@ def test_gradescope_results(tmp_path: Path, mixed: GradeResult) -> None:
     gradescope.write_gradescope(mixed, tmp_path / "results.json")
     data = json.loads((tmp_path / "results.json").read_text())
 
-    assert data["score"] == 7
-    assert len(data["tests"]) == 10
+    assert data["score"] == 8
+    assert len(data["tests"]) == 12
     by_name = {t["name"].split(" — ")[0]: t for t in data["tests"]}
     assert by_name["dns-redis"] == {
         "name": by_name["dns-redis"]["name"], "score": 0, "max_score": 3, "status": "failed",
@@ -261,8 +261,8 @@ def test_markdown_summary(mixed: GradeResult) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| ")]
 
     assert text.startswith("### TP réseau")
-    assert "— 7/20" in text.splitlines()[0]
-    assert len(rows) == 11  # the header and one row per check
+    assert "— 8/20" in text.splitlines()[0]
+    assert len(rows) == 13  # the header and one row per check
     assert all(row.count(" | ") - row.count("\\|") == 4 for row in rows[1:])  # no stray pipe
     assert "\x1b" not in text
 
@@ -275,7 +275,7 @@ def test_canvas_gradebook(mixed: GradeResult, reseau: Exercise) -> None:
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tp-reseau"]
     assert rows[1] == ["Points Possible", "", "", "", "", "20"]
     assert rows[2][3] == mixed.student
-    assert rows[2][5] == "7"
+    assert rows[2][5] == "8"
 
 
 # -- standard output ---------------------------------------------------------------------------
