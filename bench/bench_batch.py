@@ -1,10 +1,16 @@
 """Benchmark: batch grading throughput.
 
 Generates N tp-reseau submissions (the reference solution and single-mistake variants, with the
-stand-in images), replays them with ``--jobs 1`` and ``--jobs 4`` on this machine's engine, and
-prints the throughput of each, their ratio (goal: >= 2), and the time per submission the harness
-adds beyond ``compose up`` + ``compose down`` (goal: at most one self-check's time, which
-``bench_check.py`` measures; the median of a ``grade check`` run is printed for comparison).
+stand-in images) and replays them, in one run:
+
+- ``--jobs 1`` on this machine's engine (the baseline);
+- ``--jobs 4`` on it;
+- ``--jobs 2`` on each of two engines: this one and a second one in a network namespace of its
+  own (as tests/support/second_engine.py starts it, as root).
+
+It prints each one's throughput and their ratios to the baseline, and the time per submission
+the harness adds beyond ``compose up`` + ``compose down`` (against one self-check's time, the
+median of a ``grade check`` run).
 
     python bench/bench_batch.py [--submissions 20] [--json out.json]
 """
@@ -26,7 +32,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.run import EngineTarget, replay_batch  # noqa: E402
+from grader.batch.replay import EngineTarget  # noqa: E402
+from grader.batch.run import replay_batch  # noqa: E402
 from grader.batch.submissions import find_submissions  # noqa: E402
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
@@ -35,6 +42,7 @@ from tests.engine.test_batch import CLASS, make_class  # noqa: E402
 from tests.engine.test_tp_reseau import build_reseau  # noqa: E402
 from tests.support.images import BUSYBOX, build_busybox  # noqa: E402
 from tests.support.lab import lab_builder  # noqa: E402
+from tests.support.second_engine import second_engine  # noqa: E402
 
 VARIANTS = ["perfect", "no-alias", "wrong-port", "fixed-names", "same-port-a"]
 
@@ -63,9 +71,9 @@ def self_check_seconds(images: dict[str, str], runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def run(jobs: int, count: int, images: dict[str, str]) -> dict[str, float]:
+def run(jobs: int, count: int, images: dict[str, str], urls: list[str]) -> dict[str, float]:
     exercise = find("tp-reseau")
-    engine = connect()
+    targets = [EngineTarget(connect(url), url) for url in urls]
     with tempfile.TemporaryDirectory() as work:
         students = {f"student-{i:02d}": VARIANTS[i % len(VARIANTS)] for i in range(count)}
         root = make_class(Path(work) / "class", exercise, images, students)
@@ -78,12 +86,12 @@ def run(jobs: int, count: int, images: dict[str, str]) -> dict[str, float]:
             compose_file.write_text(yaml.safe_dump(model))
         started = time.perf_counter()
         report = replay_batch(
-            exercise, find_submissions(root), targets=[EngineTarget(engine)],
-            out_dir=Path(work) / "out", jobs=jobs, lang="en",
-            probe_image=BUSYBOX,
+            exercise, find_submissions(root), targets=targets,
+            out_dir=Path(work) / "out", jobs=jobs, lang="en", probe_image=BUSYBOX,
         )  # fmt: skip
         wall = time.perf_counter() - started
-    engine.close()
+    for target in targets:
+        target.engine.close()
     wrong = [r.student for r in report.results if r.status.value != "graded"]
     if wrong:
         raise SystemExit(f"submissions not graded: {wrong}")
@@ -92,6 +100,7 @@ def run(jobs: int, count: int, images: dict[str, str]) -> dict[str, float]:
         raise SystemExit("scores differ from the expected ones")
     overheads = [(t["end"] - t["start"]) - t["up"] - t["down"] for t in report.timings.values()]
     return {
+        "engines": len(urls),
         "jobs": jobs,
         "wall_s": round(wall, 2),
         "per_minute": round(60 * count / wall, 2),
@@ -110,35 +119,40 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    build_busybox(docker.from_env())
+    client = docker.from_env()
+    build_busybox(client)
     engine = connect()
+    here = engine.info.endpoint
     images = build_stand_ins(find("tp-reseau"), engine, BUSYBOX)
     engine.close()
-    one = run(1, args.submissions, images)
-    four = run(4, args.submissions, images)
+    one = run(1, args.submissions, images, [here])
+    four = run(4, args.submissions, images, [here])
+    with second_engine(client, [BUSYBOX, *images.values()]) as other:
+        two_by_two = run(2, args.submissions, images, [here, other])
     check = self_check_seconds(images)
-    ratio = four["per_minute"] / one["per_minute"]
-    heading = ("jobs", "wall (s)", "per min", "up (s)", "down (s)", "harness (s)")
-    print("{:>4} {:>9} {:>8} {:>7} {:>8} {:>11}".format(*heading))
-    for r in (one, four):
+    heading = ("engines", "jobs", "wall (s)", "per min", "ratio", "up (s)", "down (s)", "harness")
+    print("{:>7} {:>4} {:>9} {:>8} {:>6} {:>7} {:>8} {:>8}".format(*heading))
+    for r in (one, four, two_by_two):
+        ratio = r["per_minute"] / one["per_minute"]
         print(
-            f"{r['jobs']:>4} {r['wall_s']:>9.1f} {r['per_minute']:>8.1f} "
-            f"{r['compose_up_median_s']:>7.2f} {r['compose_down_median_s']:>8.2f} "
-            f"{r['overhead_median_s']:>11.2f}"
+            f"{r['engines']:>7} {r['jobs']:>4} {r['wall_s']:>9.1f} {r['per_minute']:>8.1f} "
+            f"{ratio:>6.2f} {r['compose_up_median_s']:>7.2f} {r['compose_down_median_s']:>8.2f} "
+            f"{r['overhead_median_s']:>8.2f}"
         )
-    print(f"throughput --jobs 4 / --jobs 1: {ratio:.2f} (goal >= 2)")
-    harness = (one["overhead_median_s"], four["overhead_median_s"])
     print(
         f"one self-check (grade check, median): {check:.2f} s; harness per submission: "
-        f"{harness[0]:.2f} s at --jobs 1, {harness[1]:.2f} s at --jobs 4"
+        f"{one['overhead_median_s']:.2f} s at --jobs 1 on one engine"
     )
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {"jobs1": one, "jobs4": four, "ratio": ratio, "self_check_s": check}, indent=2
-            )
-            + "\n"
-        )
+        figures = {
+            "jobs1": one,
+            "jobs4": four,
+            "two_engines_jobs2": two_by_two,
+            "ratio_jobs4": four["per_minute"] / one["per_minute"],
+            "ratio_two_engines": two_by_two["per_minute"] / one["per_minute"],
+            "self_check_s": check,
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
@@ -46,6 +47,14 @@ class Text:
     def same(cls, text: str) -> Text:
         """A text that reads the same in both languages (an id, a raw observation)."""
         return cls(fr=text, en=text)
+
+    def map(self, change: Callable[[str], str]) -> Text:
+        """The text with ``change`` applied in each language.
+
+        >>> Text(fr="a", en="b").map(str.upper)
+        Text(fr='A', en='B')
+        """
+        return Text(fr=change(self.fr), en=change(self.en))
 
     def __add__(self, other: Text) -> Text:
         return Text(fr=self.fr + other.fr, en=self.en + other.en)

@@ -3,6 +3,7 @@ it, and batch grading and rescoring that store and reread it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -41,6 +42,9 @@ class GradeResult:
     """The fingerprint of the exam variant the student was graded against (never the key)."""
     exam: bool = False
     """Exam rules: reports show what was observed, and no hint."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """The parameter values the rubric's titles and hints were rendered with (the student's
+    variant, ``--param``): not the batch's own ports and folders."""
     flags: tuple[str, ...] = ()
     """What a teacher should know of this grading (``other-variant:ID``: the setup matches
     another student's variant)."""

@@ -2,7 +2,7 @@
 
 Three probes, started together: one in moby-counter's namespace (DNS + TCP), one in
 moby-counter2's (DNS and TCP for the alias, DNS for the isolation check), one on the engine
-host (the two published ports).
+host (both published ports).
 """
 
 from __future__ import annotations
@@ -45,16 +45,23 @@ def seen_from_app2(lab: Lab, params: Params) -> Observation:
 
 
 @pytest.fixture(scope="module")
-def seen_from_host(lab: Lab, params: Params) -> Observation:
-    """GET / on moby-counter's published port, from the engine host, at the address each of
-    its bindings listens on."""
-    return lab.observe_published(params.app, params.app_container_port, params.app_port)
+def seen_from_host_both(lab: Lab, params: Params) -> list[Observation]:
+    """GET / on moby-counter's and moby-counter2's published ports, from the engine host, at
+    the address each of their bindings listens on: one probe for both."""
+    return lab.observe_published_ports(
+        (params.app, params.app_container_port, params.app_port),
+        (params.app2, params.app_container_port, params.app2_port),
+    )
 
 
 @pytest.fixture(scope="module")
-def seen_from_host2(lab: Lab, params: Params) -> Observation:
-    """The same for moby-counter2's published port."""
-    return lab.observe_published(params.app2, params.app_container_port, params.app2_port)
+def seen_from_host(seen_from_host_both: list[Observation]) -> Observation:
+    return seen_from_host_both[0]
+
+
+@pytest.fixture(scope="module")
+def seen_from_host2(seen_from_host_both: list[Observation]) -> Observation:
+    return seen_from_host_both[1]
 
 
 @pytest.fixture(scope="module", autouse=True)

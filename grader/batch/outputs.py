@@ -31,10 +31,10 @@ from typing import Any
 
 from grader import defaults
 from grader.engine.facts import EngineInfo
+from grader.errors import GraderError
 from grader.exercise.model import Exercise
 from grader.i18n import Text, as_lang
 from grader.judge.outcome import CheckOutcome, CheckStatus
-from grader.judge.rubric import Rubric
 from grader.judge.scoring import score
 from grader.report import json_report, junit
 from grader.report.files import write_atomically
@@ -77,14 +77,14 @@ class BatchOutputs:
         write_atomically(folder / "junit.xml", junit.dumps(result))
         write_atomically(folder / REPORT_FILE, json_report.dumps(result))
 
-    def graded(self, rubric: Rubric) -> dict[str, GradeResult]:
-        """Students whose outcomes are stored, scored under ``rubric``."""
+    def graded(self, exercise: Exercise) -> dict[str, GradeResult]:
+        """Students whose outcomes are stored, scored under ``exercise``'s rubric."""
         found: dict[str, GradeResult] = {}
         for path in sorted((self.root / "students").glob(f"*/{OUTCOMES_FILE}")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                result = result_from_outcomes(data, rubric)
-            except (OSError, ValueError, KeyError, TypeError):
+                result = result_from_outcomes(data, exercise)
+            except (OSError, ValueError, KeyError, TypeError, GraderError):
                 continue  # unreadable: graded again
             found[result.student] = result
         return found
@@ -138,6 +138,7 @@ def outcomes_dict(result: GradeResult) -> dict[str, Any]:
         "variant": result.variant,
         "exam": result.exam,
         "flags": list(result.flags),
+        "params": dict(result.params),
         "checks": [
             {
                 "id": check.check_id,
@@ -150,11 +151,14 @@ def outcomes_dict(result: GradeResult) -> dict[str, Any]:
     }
 
 
-def result_from_outcomes(data: Mapping[str, Any], rubric: Rubric) -> GradeResult:
-    """The result of stored outcomes, scored under ``rubric``: the same marks as the grading
-    when it is the rubric the grading used."""
+def result_from_outcomes(data: Mapping[str, Any], exercise: Exercise) -> GradeResult:
+    """The result of stored outcomes, scored under ``exercise``'s rubric (its titles naming
+    what the grading showed the student): the same marks as the grading when it is the rubric
+    the grading used."""
     if data.get("schema") != OUTCOMES_SCHEMA:
         raise ValueError(f"not a {OUTCOMES_SCHEMA} file")
+    shown = {str(k): str(v) for k, v in (data.get("params") or {}).items()}
+    rubric = exercise.rubric_with(exercise.params.with_overrides(shown))
     outcomes = [
         CheckOutcome(
             check_id=str(item["id"]),
@@ -181,6 +185,7 @@ def result_from_outcomes(data: Mapping[str, Any], rubric: Rubric) -> GradeResult
         variant=data.get("variant"),
         exam=bool(data.get("exam", False)),
         flags=tuple(str(flag) for flag in data.get("flags") or ()),
+        params=shown,
     )
 
 

@@ -30,7 +30,7 @@ from grader.batch.policy import context_of, prescan, review
 from grader.batch.stage import stage
 from grader.batch.submissions import Submission
 from grader.compose import CommandResult, Compose, find_compose, untrusted_environment
-from grader.exercise.model import Exercise
+from grader.exercise.model import Exercise, Params
 from grader.i18n import Text
 from grader.report.sanitize import clean_text
 
@@ -41,6 +41,8 @@ class Prepared:
 
     submission: Submission
     project: str
+    params: Params | None = None
+    """The student's parameters (their exam variant, else the exercise's own)."""
     folder: Path | None = None
     """The staged copy, which Compose builds from."""
     model: dict[str, Any] | None = None
@@ -72,26 +74,28 @@ def prepare(
     batch_id: str,
     staging: Path,
     max_services: int = defaults.BATCH_MAX_SERVICES,
+    params: Params | None = None,
 ) -> Prepared:
-    """Stage and review ``submission`` under ``staging`` (the batch's private folder)."""
+    """Stage and review ``submission`` under ``staging`` (the batch's private folder), for a
+    student whose parameters are ``params`` (default: the exercise's)."""
+    params = params or exercise.params
     project = project_name(batch_id, submission.student)
     staged = stage(submission.folder, staging / project)
     if staged.folder is None:
-        return Prepared(submission, project, refusals=staged.refusals)
+        return Prepared(submission, project, params, refusals=staged.refusals)
     try:
         model = _normalised_model(staged.folder, staged.compose_file, project, staging)
     except _Refused as refused:
-        return Prepared(submission, project, staged.folder, refusals=refused.reasons)
+        return Prepared(submission, project, params, staged.folder, refusals=refused.reasons)
     except _Unusable as unusable:
-        return Prepared(submission, project, staged.folder, error=unusable.text)
+        return Prepared(submission, project, params, staged.folder, error=unusable.text)
     context = context_of(
-        model,
-        staged.folder,
-        [str(exercise.params[name]) for name in exercise.host_paths],
-        max_services,
+        model, staged.folder, [str(params[name]) for name in exercise.host_paths], max_services
     )
     refusals = review(model, context, allowed_service_keys=exercise.submission_allow)
-    return Prepared(submission, project, staged.folder, model=model, refusals=tuple(refusals))
+    return Prepared(
+        submission, project, params, staged.folder, model=model, refusals=tuple(refusals)
+    )
 
 
 class _Refused(Exception):

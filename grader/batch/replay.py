@@ -27,6 +27,7 @@ from grader.compose import CommandResult, Compose, find_compose, untrusted_envir
 from grader.engine.base import Engine
 from grader.engine.facts import COMPOSE_PROJECT
 from grader.exercise.model import Exercise
+from grader.exercise.variants import Variant
 from grader.harness.workers import GradingFailed, GradingJob, GradingTimedOut, GradingWorkers
 from grader.i18n import Lang, Text
 from grader.result import GradeResult
@@ -75,8 +76,12 @@ def replay(
     graders: GradingWorkers,
     stop: threading.Event,
     deadlines: Deadlines | None = None,
+    variant: Variant | None = None,
+    exam: bool = False,
 ) -> Replayed:
-    """Run, grade and remove ``prepared`` on ``target``; ``probe_image`` is an image id."""
+    """Run, grade and remove ``prepared`` on ``target``; ``probe_image`` is an image id.
+    ``variant`` is the student's exam variant (graded against it), ``exam`` the exam rules."""
+    variant = variant or Variant(prepared.submission.student)
     if prepared.model is None or prepared.folder is None:
         raise ValueError("only a runnable submission can be replayed")
     deadlines = deadlines or Deadlines()
@@ -89,6 +94,7 @@ def replay(
         scratch=scratch_folder(project),
         ports=ports,
         labels={defaults.LABEL_ROLE: "batch", defaults.LABEL_RUN: batch_id},
+        params=prepared.params,
     )
     model_file = staging / f"{project}.run.json"
     model_file.write_text(json.dumps(isolated.model), encoding="utf-8")
@@ -131,8 +137,11 @@ def replay(
             strict_project=True,
             probe_image=probe_image,
             probe_deadline_s=deadlines.probe,
-            param_overrides=isolated.param_overrides,
+            param_overrides={**variant.overrides(), **isolated.param_overrides},
+            shown_overrides=variant.overrides(),
             notes=isolated.notes + (() if ready else (_not_ready(deadlines.ready),)),
+            variant=variant.fingerprint,
+            exam=exam,
         )
         try:
             result = graders.grade(job, deadlines.grade)

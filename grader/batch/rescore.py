@@ -36,7 +36,7 @@ def rescore(out_dir: Path, rubric_file: Path | None = None) -> list[GradeResult]
     if rubric_file is not None:
         rubric = load_rubric(rubric_file.expanduser(), exercise.id)
         exercise = dataclasses.replace(exercise, rubric=rubric)
-    results = list(outputs.graded(exercise.rubric).values())
+    results = list(outputs.graded(exercise).values())
     for result in results:
         outputs.write_reports(result)  # the outcomes and the replay log stay as they were
     outputs.write_class(

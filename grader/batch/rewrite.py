@@ -28,7 +28,7 @@ from typing import Any
 
 from grader import defaults
 from grader.compose import add_labels, own_built_images
-from grader.exercise.model import Exercise
+from grader.exercise.model import Exercise, Params
 from grader.i18n import Text
 
 
@@ -64,18 +64,21 @@ def isolate(
     scratch: str,
     ports: list[int],
     labels: Mapping[str, str],
+    params: Params | None = None,
 ) -> Isolated:
     """Rewrite ``model`` (a copy) for project ``project``.
 
     ``scratch`` is the run's folder on the engine host; ``ports`` are the pool ports given to
-    the run, one per entry of :func:`published_ports`.
+    the run, one per entry of :func:`published_ports`; ``params`` are the student's (their
+    exam variant names the declared ports and folders).
     """
+    params = params or exercise.params
     rewritten: dict[str, Any] = copy.deepcopy(dict(model))
     notes: list[Text] = []
     rewritten.pop("name", None)
-    overrides, port_notes = _rewrite_ports(rewritten, exercise, ports)
+    overrides, port_notes = _rewrite_ports(rewritten, exercise, params, ports)
     notes += port_notes
-    paths = {name: posixpath.normpath(str(exercise.params[name])) for name in exercise.host_paths}
+    paths = {name: posixpath.normpath(str(params[name])) for name in exercise.host_paths}
     for service_name, service in (rewritten.get("services") or {}).items():
         if service.pop("container_name", None) is not None:
             notes.append(
@@ -108,10 +111,10 @@ def isolate(
 
 
 def _rewrite_ports(
-    model: dict[str, Any], exercise: Exercise, pool: list[int]
+    model: dict[str, Any], exercise: Exercise, params: Params, pool: list[int]
 ) -> tuple[dict[str, str], list[Text]]:
     given = dict(zip(published_ports(model), pool, strict=True))
-    declared = {str(exercise.params[name]): name for name in exercise.host_ports}
+    declared = {str(params[name]): name for name in exercise.host_ports}
     overrides: dict[str, str] = {}
     moved: list[str] = []
     for port in _ports(model):

@@ -11,6 +11,7 @@ student can hold the others up.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,14 +21,23 @@ from pathlib import Path
 from typing import Protocol
 
 from grader import defaults
+from grader.batch.copies import copied_variants, names_held
 from grader.batch.outputs import BatchOutputs
 from grader.batch.prepare import Prepared, prepare
 from grader.batch.replay import Deadlines, EngineTarget, Replayed, replay
 from grader.batch.schedule import Scheduler
 from grader.batch.stage import staging_root
 from grader.batch.submissions import StudentEngine, Submission
-from grader.batch.verdicts import INTERRUPTED, failed, refused, timed_out, unexpected
+from grader.batch.verdicts import (
+    INTERRUPTED,
+    NO_SUBMISSION,
+    failed,
+    refused,
+    timed_out,
+    unexpected,
+)
 from grader.exercise.model import Exercise
+from grader.exercise.variants import Variant
 from grader.harness.workers import GradingFailed, GradingJob, GradingTimedOut, GradingWorkers
 from grader.i18n import Lang
 from grader.judge.outcome import CheckStatus
@@ -108,7 +118,7 @@ def _already_graded(
 ) -> tuple[dict[str, GradeResult], set[str]]:
     """With ``resume``: every stored result (the class files cover them all), and the students
     to skip: those graded (students in error, or with a check in error, are graded again)."""
-    stored = outputs.graded(exercise.rubric) if resume else {}
+    stored = outputs.graded(exercise) if resume else {}
     done = {student for student, result in stored.items() if not needs_a_look(result)}
     if observer is not None:
         observer.planned(len(students), sum(1 for student in students if student in done))
@@ -130,10 +140,16 @@ def replay_batch(
     deadlines: Deadlines | None = None,
     observer: BatchObserver | None = None,
     stop: threading.Event | None = None,
+    variants: Mapping[str, Variant] | None = None,
+    exam: bool = False,
 ) -> BatchReport:
     """Replay every submission on ``targets`` (``jobs`` at once on each), grade it, tear it
     down. Setting ``stop`` (Ctrl-C) hands out no more submissions, ends the gradings under way
-    and tears down the running ones; the report then says ``interrupted``."""
+    and tears down the running ones; the report then says ``interrupted``.
+
+    ``variants`` (student -> exam variant, the whole roster's) grade each student against
+    their own and flag a setup that holds another's names; ``exam`` hides hints."""
+    variants = dict(variants or {})
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
     stored, done = _already_graded(
@@ -154,22 +170,23 @@ def replay_batch(
     graders = GradingWorkers(max(jobs, 1) * len(targets))
     try:
         runnable = _prepare_all(
-            todo, exercise, batch_id, staging, max_services, jobs, collector, lang
+            todo, exercise, batch_id, staging, max_services, jobs, collector, lang, variants
         )
         scheduler = Scheduler(runnable, engines=len(targets))
 
         def work(index: int, target: EngineTarget) -> None:
             while (assignment := scheduler.take(index)) is not None:
                 prepared = assignment.prepared
+                student = prepared.submission.student
                 try:
                     replayed = replay(
                         prepared, exercise=exercise, target=target, batch_id=batch_id,
                         ports=assignment.ports, staging=staging, lang=lang,
                         probe_image=probe_ids[index], graders=graders, stop=stop,
-                        deadlines=deadlines,
+                        deadlines=deadlines, variant=variants.get(student), exam=exam,
                     )  # fmt: skip
+                    replayed = _with_copy_flags(replayed, prepared, exercise, variants)
                 except Exception as exc:  # one student's trouble never ends the batch
-                    student = prepared.submission.student
                     replayed = Replayed(failed(student, exercise, lang, unexpected(exc)), "")
                 finally:
                     scheduler.release(index, assignment)
@@ -192,6 +209,26 @@ def replay_batch(
     return collector.finish(exercise, stored, interrupted, id_column=id_column, lang=lang)
 
 
+def _with_copy_flags(
+    replayed: Replayed, prepared: Prepared, exercise: Exercise, variants: Mapping[str, Variant]
+) -> Replayed:
+    """The result flagged when the submission holds another roster student's names."""
+    if not variants or prepared.model is None:
+        return replayed
+    result = replayed.result
+    found = copied_variants(
+        result.student, names_held(prepared.model), variants, exercise.variations
+    )
+    if not found:
+        return replayed
+    flagged = dataclasses.replace(
+        result,
+        flags=(*result.flags, *(flag.flag for flag in found)),
+        notes=(*result.notes, *(flag.note() for flag in found)),
+    )
+    return dataclasses.replace(replayed, result=flagged)
+
+
 def _pinned(target: EngineTarget, probe_image: str) -> str:
     prober = Prober(target.engine, image=probe_image)
     prober.ensure_image()
@@ -208,19 +245,28 @@ def _prepare_all(
     jobs: int,
     collector: _Collector,
     lang: Lang,
+    variants: Mapping[str, Variant],
 ) -> list[Prepared]:
     """Stage and review every submission (no engine involved); refusals and errors are
     written at once, the runnable ones returned in order."""
     runnable: list[Prepared] = []
 
     def one(submission: Submission) -> Prepared:
+        variant = variants.get(submission.student)
+        params = exercise.params.with_overrides(variant.overrides()) if variant else None
         return prepare(
             submission, exercise=exercise, batch_id=batch_id, staging=staging,
-            max_services=max_services,
+            max_services=max_services, params=params,
         )  # fmt: skip
 
+    present = []
+    for submission in todo:
+        if submission.folder.exists() or submission.folder.is_symlink():
+            present.append(submission)
+        else:
+            collector.add(failed(submission.student, exercise, lang, NO_SUBMISSION), None)
     with ThreadPoolExecutor(max_workers=max(jobs, 2)) as pool:
-        for prepared in pool.map(one, todo):
+        for prepared in pool.map(one, present):
             student = prepared.submission.student
             if prepared.refusals:
                 collector.add(refused(student, exercise, lang, prepared.refusals), prepared.log)
@@ -244,10 +290,14 @@ def grade_in_place(
     deadline_s: float = defaults.BATCH_GRADE_TIMEOUT_S,
     observer: BatchObserver | None = None,
     stop: threading.Event | None = None,
+    variants: Mapping[str, Variant] | None = None,
+    exam: bool = False,
 ) -> BatchReport:
     """Grade each student's own engine as it is: nothing set up, nothing torn down. Each
     grading runs in a worker process, killed at ``deadline_s``: a student's engine is
-    theirs, and may answer slowly or not at all."""
+    theirs, and may answer slowly or not at all. ``variants`` and ``exam`` as for
+    :func:`replay_batch` (no copy detection here: it reads a submission's compose model)."""
+    variants = dict(variants or {})
     stop = stop or threading.Event()
     outputs = BatchOutputs(out_dir)
     stored, done = _already_graded(
@@ -271,10 +321,12 @@ def grade_in_place(
             collector.add(grade_one(student), None)
 
     def grade_one(student: StudentEngine) -> GradeResult:
+        variant = variants.get(student.student) or Variant(student.student)
         job = GradingJob(
             exercise=exercise, student=student.student, host=student.host, run_id=new_run_id(),
             lang=lang, probe_image=probe_image,
             probe_deadline_s=defaults.BATCH_GRADE_PROBE_DEADLINE_S,
+            param_overrides=variant.overrides(), variant=variant.fingerprint, exam=exam,
         )  # fmt: skip
         try:
             return graders.grade(job, deadline_s)

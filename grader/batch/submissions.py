@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.batch.roster import RosterEntry
 from grader.errors import UsageError
 from grader.i18n import Text
 
@@ -41,6 +43,20 @@ def find_submissions(root: Path) -> list[Submission]:
         if not entry.name.startswith(".") and (entry.is_symlink() or entry.is_dir())
     )
     return [Submission(entry.name, entry) for entry in entries]
+
+
+def roster_submissions(root: Path, roster: Iterable[RosterEntry]) -> list[Submission]:
+    """A submission per roster student, in the roster's order: ``root/<folder>`` (which may
+    be missing: that student then has no submission)."""
+    folder = Path(os.path.abspath(root.expanduser()))
+    if not folder.is_dir():
+        raise UsageError(
+            Text(
+                fr=f"dossier des soumissions introuvable : {root}",
+                en=f"submissions folder not found: {root}",
+            )
+        )
+    return [Submission(entry.student, folder / entry.folder) for entry in roster]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from grader.judge.scoring import score
 from grader.result import GradeResult, RunStatus
 
 INTERRUPTED = Text(fr="correction groupée interrompue", en="batch interrupted")
+NO_SUBMISSION = Text(fr="aucune copie (pas de dossier)", en="no submission (no folder)")
 
 
 def refused(student: str, exercise: Exercise, lang: Lang, reasons: tuple[Text, ...]) -> GradeResult:
@@ -49,7 +50,7 @@ def _result(
         exercise_id=exercise.id,
         exercise_title=exercise.title,
         student=student,
-        sheet=score(exercise.rubric, outcomes),
+        sheet=score(exercise.rubric_with(), outcomes),
         started_at=datetime.now(timezone.utc),
         duration_s=0.0,
         lang=lang,

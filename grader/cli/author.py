@@ -11,6 +11,7 @@ import typer
 from grader import defaults
 from grader.cli._app import app
 from grader.cli.common import (
+    CourseKeyOption,
     HostOption,
     LangOption,
     ParamOption,
@@ -41,6 +42,11 @@ def selftest_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Mutants set up and graded at once.")
     ] = defaults.SELFTEST_JOBS,
+    student: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--student", help="With a course key: self-test this student's variant."),
+    ] = None,
+    course_key_file: CourseKeyOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
     host: HostOption = None,
     probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
@@ -50,6 +56,7 @@ def selftest_command(
     0, each declared mutant misses exactly its checks, each generated mutant is caught."""
     from grader.engine.connection import choose_endpoint, connect
     from grader.exercise.catalog import find
+    from grader.exercise.variants import course_key
     from grader.report import selftest as selftest_report
     from grader.report.files import as_target, check_reports, write_report
     from grader.selftest.run import MutantRun, selftest
@@ -64,6 +71,9 @@ def selftest_command(
         if problem is not None:
             raise UsageError(problem)
         exercise = find(exercise_id)
+        if student is not None:
+            variant = exercise.variant(student, course_key(course_key_file))
+            overrides = {**variant.overrides(), **overrides}
         exercise.params.with_overrides(overrides)  # bad parameters fail before any setup
         url = choose_endpoint(host).url
         engine = connect(url)

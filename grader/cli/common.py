@@ -356,7 +356,7 @@ def graded(
                 result = run(exercise, Session(engine, None, None))
             else:
                 err = console(stderr=True)
-                with LiveProgress(err, exercise.rubric, lang) as progress:
+                with LiveProgress(err, exercise.rubric_with(), lang) as progress:
                     result = run(exercise, Session(engine, progress, err.print))
         finally:
             engine.close()

@@ -13,7 +13,9 @@ from grader import defaults
 from grader.cli._app import app
 from grader.cli.common import (
     EXIT_INTERRUPTED,
+    CourseConfigOption,
     CourseKeyOption,
+    ExamOption,
     LangOption,
     ProbeImageOption,
     console,
@@ -66,15 +68,31 @@ def batch(
     max_services: Annotated[
         int, typer.Option("--max-services", min=1, help="Refuse submissions with more services.")
     ] = defaults.BATCH_MAX_SERVICES,
+    roster: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--roster",
+            help="CSV of the class: a student (or id) column, and optionally a folder column "
+            "(the submission folder, when it is not the id). Default: the folder names.",
+            dir_okay=False,
+        ),
+    ] = None,
+    course_key_file: CourseKeyOption = None,
+    exam: ExamOption = False,
+    course_config: CourseConfigOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
     probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
 ) -> None:
-    """Grade a class: replay submission folders, or grade students' engines in place."""
+    """Grade a class: replay submission folders, or grade students' engines in place. With a
+    course key, each student is graded against their own exam variant."""
     from grader.batch.replay import EngineTarget
+    from grader.batch.roster import read_roster
     from grader.batch.run import grade_in_place, replay_batch
-    from grader.batch.submissions import find_submissions, read_hosts
+    from grader.batch.submissions import find_submissions, read_hosts, roster_submissions
     from grader.engine.connection import choose_endpoint, connect
     from grader.exercise.catalog import find
+    from grader.exercise.course import load_course_config
+    from grader.exercise.variants import course_key
     from grader.report.progress import BatchProgress
 
     chosen = lang_of(lang)
@@ -89,15 +107,27 @@ def batch(
     with errors_as_exit_codes(chosen):
         exercise = find(exercise_id)
         stop = threading.Event()
+        key = course_key(course_key_file)
+        exam_rules = exam or load_course_config(course_config).exam
+        entries = read_roster(roster) if roster is not None else None
         if hosts is not None:
             students = read_hosts(hosts)
+            ids = [e.student for e in entries] if entries else [s.student for s in students]
+            variants = {student: exercise.variant(student, key) for student in ids}
             with BatchProgress(console(stderr=True), chosen) as progress:
                 report = grade_in_place(
                     exercise, students, out_dir=out, jobs=jobs, resume=resume, lang=chosen,
                     probe_image=probe_image, id_column=id_column, observer=progress, stop=stop,
+                    variants=variants, exam=exam_rules,
                 )  # fmt: skip
         elif submissions is not None:  # one of the two is given: checked above
-            found = find_submissions(submissions)  # a wrong folder is a usage error, first
+            # A wrong folder is a usage error, found before any engine is reached.
+            found = (
+                roster_submissions(submissions, entries)
+                if entries is not None
+                else find_submissions(submissions)
+            )
+            variants = {s.student: exercise.variant(s.student, key) for s in found}
             # Each URL explicit: Compose and the grading workers are told where to go.
             urls = [choose_endpoint(url).url for url in (host or [None])]
             targets: list[EngineTarget] = []
@@ -108,7 +138,7 @@ def batch(
                         exercise, found, targets=targets, out_dir=out, jobs=jobs,
                         resume=resume, lang=chosen, probe_image=probe_image,
                         id_column=id_column, max_services=max_services, observer=progress,
-                        stop=stop,
+                        stop=stop, variants=variants, exam=exam_rules,
                     )  # fmt: skip
             finally:
                 for target in targets:
@@ -132,6 +162,14 @@ def _batch_summary(report: BatchReport, out: Path, lang: Lang) -> None:
     )
     console().print(line.render(lang), highlight=False, markup=False)
     look = [r.student for r in report.to_look_at]
+    flagged = [f"{r.student} ({' '.join(r.flags)})" for r in report.results if r.flags]
+    if flagged:
+        listing = ", ".join(flagged)
+        console().print(
+            Text(fr=f"signalés : {listing}", en=f"flagged: {listing}").render(lang),
+            highlight=False,
+            markup=False,
+        )
     if look:
         listing = ", ".join(look[:20]) + (" …" if len(look) > 20 else "")
         console().print(

@@ -127,6 +127,15 @@ class Exercise:
     """Service keys that batch grading's policy refuses but this exercise needs
     (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
 
+    def rubric_with(self, params: Params | None = None) -> Rubric:
+        """The rubric with its titles and hints rendered for ``params`` (default: the
+        exercise's own): they name the lab's objects, which a student's variant renames."""
+
+        def render(text: str) -> str:
+            return self.render(text, params) if "{{" in text else text
+
+        return self.rubric.rendered(render)
+
     def mutants_for(self, params: Params) -> Mutants:
         """The exercise's ``mutants.yaml``, rendered with ``params`` (a variant's names)."""
         return load_mutants(

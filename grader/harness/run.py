@@ -62,6 +62,7 @@ def grade(
     run_id: str | None = None,
     variant: str | None = None,
     exam: bool = False,
+    shown_overrides: Mapping[str, str] | None = None,
 ) -> GradeResult:
     """Grade ``student``'s live setup for ``exercise`` on ``engine``.
 
@@ -71,8 +72,11 @@ def grade(
     :class:`~grader.errors.EnvironmentProblem` when the probe image cannot be had,
     :class:`~grader.errors.UsageError` for bad parameters or checks. ``variant`` (a
     fingerprint) and ``exam`` (no hints in reports) are recorded in the result.
+    ``shown_overrides`` (default: ``param_overrides``) are the values the rubric's titles and
+    hints name: batch grading shows a student their own, not the ports it gave their run.
     """
     params = exercise.params.with_overrides(param_overrides or {})
+    shown = dict(param_overrides or {}) if shown_overrides is None else dict(shown_overrides)
     names: NameResolver = (
         ComposeNames(engine, project, fall_back_to_exact=not strict_project)
         if project
@@ -103,7 +107,7 @@ def grade(
         exercise_id=exercise.id,
         exercise_title=exercise.title,
         student=student,
-        sheet=score(exercise.rubric, outcomes.values()),
+        sheet=score(exercise.rubric_with(exercise.params.with_overrides(shown)), outcomes.values()),
         started_at=started_at,
         duration_s=time.monotonic() - started,
         lang=lang,
@@ -113,6 +117,7 @@ def grade(
         notes=(*notes, *found_outside_notes(names)),
         variant=variant,
         exam=exam,
+        params=dict(shown),
     )
 
 

@@ -49,7 +49,10 @@ class GradingJob:
     probe_image: str = defaults.PROBE_IMAGE
     probe_deadline_s: float = defaults.PROBE_DEADLINE_S
     param_overrides: Mapping[str, str] = field(default_factory=dict)
+    shown_overrides: Mapping[str, str] | None = None
     notes: tuple[Text, ...] = ()
+    variant: str | None = None
+    exam: bool = False
 
 
 class GradingTimedOut(Exception):
@@ -215,6 +218,9 @@ def _run(job: GradingJob) -> tuple[str, Any]:
             param_overrides=job.param_overrides,
             notes=job.notes,
             run_id=job.run_id,
+            variant=job.variant,
+            exam=job.exam,
+            shown_overrides=job.shown_overrides,
         )
     except GraderError as exc:
         return "error", exc.text

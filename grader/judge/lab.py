@@ -29,12 +29,12 @@ from grader.errors import ObservationError, ProbeTimeout
 from grader.judge import expect
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
-from grader.observe.batch import ProbeSite, ProbeStep
 from grader.observe.files import PathFacts, stat_path
 from grader.observe.http import HttpGet, published_url
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
 from grader.observe.process import ProcessUser, main_process_user
+from grader.observe.steps import ProbeSite, ProbeStep
 from grader.observe.tarball import TarListing, list_tar
 
 T = TypeVar("T")
@@ -67,6 +67,27 @@ class Observation:
         future: Future[list[Any]] = Future()
         future.set_exception(error)
         return cls(steps, future)
+
+    def subset(self, steps: tuple[ProbeStep[Any], ...]) -> Observation:
+        """An observation of some of this one's steps (the same probe, read by another check).
+
+        >>> from grader.observe.dns import DnsLookup
+        >>> a, b = DnsLookup("a"), DnsLookup("b")
+        >>> Observation.ready([a, b], ["for a", "for b"]).subset((b,)).results()
+        ['for b']
+        """
+        picked: Future[list[Any]] = Future()
+
+        def done(whole: Future[list[Any]]) -> None:
+            error = whole.exception()
+            if error is not None:
+                picked.set_exception(error)
+            else:
+                results = whole.result()
+                picked.set_result([results[self._steps.index(step)] for step in steps])
+
+        self._results.add_done_callback(done)
+        return Observation(steps, picked)
 
     def results(self) -> list[Any]:
         """Every step's result, in order; re-raises what stopped the probe (a missing
@@ -303,19 +324,37 @@ class Lab:
         that binding listens on (:func:`~grader.observe.http.published_url`). The results are
         :class:`~grader.observe.http.HttpResult`, one per distinct address (none when nothing
         is published there); :func:`~grader.judge.expect.published_answer` judges them."""
-        try:
-            container = self.running_container(name)
-        except CheckFailed as missing:
-            return Observation.failed((), missing)
-        urls = dict.fromkeys(
-            published_url(binding, path)
-            for binding in container.published(container_port)
-            if binding.host_port == host_port
+        (observation,) = self.observe_published_ports((name, container_port, host_port), path=path)
+        return observation
+
+    def observe_published_ports(
+        self, *targets: tuple[str, int, int], path: str = "/"
+    ) -> list[Observation]:
+        """:meth:`observe_published` for several ``(container, container port, host port)``,
+        made by one probe on the engine host (one observation per target, in order)."""
+        wanted: list[tuple[HttpGet, ...] | CheckFailed] = []
+        for name, container_port, host_port in targets:
+            try:
+                container = self.running_container(name)
+            except CheckFailed as missing:
+                wanted.append(missing)
+                continue
+            urls = dict.fromkeys(
+                published_url(binding, path)
+                for binding in container.published(container_port)
+                if binding.host_port == host_port
+            )
+            wanted.append(tuple(HttpGet(url) for url in urls))
+        every = tuple(dict.fromkeys(s for w in wanted if not isinstance(w, CheckFailed) for s in w))
+        whole = (
+            self._start(every, lambda: self.from_engine_host(*every))
+            if every
+            else Observation.ready([], [])
         )
-        steps = tuple(HttpGet(url) for url in urls)
-        if not steps:
-            return Observation.ready([], [])
-        return self._start(steps, lambda: self.from_engine_host(*steps))
+        return [
+            Observation.failed((), w) if isinstance(w, CheckFailed) else whole.subset(w)
+            for w in wanted
+        ]
 
     def observe_from_engine_host(self, *steps: ProbeStep[Any]) -> Observation:
         """Like :meth:`from_engine_host`, in the background."""

@@ -20,8 +20,8 @@ Loading reports every problem at once, each with its file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -70,6 +70,17 @@ class Rubric:
             if entry.check_id == check_id:
                 return entry
         raise KeyError(check_id)
+
+    def rendered(self, render: Callable[[str], str]) -> Rubric:
+        """The rubric with ``render`` applied to its titles and hints (they may name the
+        exercise's parameters, ``{{ params.network }}``: a student's variant names its own)."""
+        return replace(
+            self,
+            entries=tuple(
+                replace(entry, title=entry.title.map(render), hint=entry.hint.map(render))
+                for entry in self.entries
+            ),
+        )
 
     def location(self, check_id: str) -> str:
         where = str(self.path) if self.path else "<rubric>"

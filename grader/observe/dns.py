@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from grader import defaults
-from grader.observe.batch import StepOutput
+from grader.observe.steps import StepOutput
 
 #: Docker's embedded DNS server, present in every container on a user-defined network.
 EMBEDDED_DNS = "127.0.0.11"

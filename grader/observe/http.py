@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from grader import defaults
 from grader.engine.facts import PortBinding
-from grader.observe.batch import StepOutput
+from grader.observe.steps import StepOutput
 
 _STATUS_LINE = re.compile(r"HTTP/\d(?:\.\d)? (\d{3})(?:[ \t].*)?")
 

@@ -9,8 +9,8 @@ from typing import Any
 from grader import defaults
 from grader.engine.base import Engine
 from grader.errors import ProbeImageUnavailable
-from grader.observe.batch import ProbeSite, ProbeStep, run_steps
 from grader.observe.readers import Readers
+from grader.observe.steps import ProbeSite, ProbeStep, run_steps
 
 
 def new_run_id() -> str:

@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass
 
 from grader import defaults
-from grader.observe.batch import StepOutput
+from grader.observe.steps import StepOutput
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def summarise(exercise: Exercise, results: Sequence[GradeResult], lang: str) -> 
     scores = [float(r.score) for r in graded]
     max_score = float(exercise.rubric.max_score)
     rates = []
-    for entry in exercise.rubric.entries:
+    for entry in exercise.rubric_with().entries:
         statuses = [
             c.status for r in graded for c in r.sheet.checks if c.check_id == entry.check_id
         ]

@@ -382,7 +382,7 @@ def result_for(
         for c in exercise.rubric.check_ids
     ]
     return GradeResult(
-        exercise.id, exercise.title, student, score(exercise.rubric, outcomes),
+        exercise.id, exercise.title, student, score(exercise.rubric_with(), outcomes),
         datetime.now(timezone.utc), 1.0, "en", status=status,
         notes=(Text.same("=HYPERLINK(evil)"),) if status is not RunStatus.GRADED else (),
     )  # fmt: skip

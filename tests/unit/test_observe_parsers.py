@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from grader.engine.facts import PortBinding
-from grader.observe.batch import StepOutput, build_script, split_frames
 from grader.observe.dns import DnsLookup, parse_nslookup
 from grader.observe.http import HttpGet, HttpResult, published_url
+from grader.observe.steps import StepOutput, build_script, split_frames
 from grader.observe.tcp import TcpConnect
 
 TWO_ANSWERS = """\

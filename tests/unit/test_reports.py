@@ -42,7 +42,7 @@ def make_result(exercise: Exercise, statuses: dict[str, CheckStatus], message: s
         exercise_id=exercise.id,
         exercise_title=exercise.title,
         student="ada \x1b[1m<b>",
-        sheet=score(exercise.rubric, outcomes),
+        sheet=score(exercise.rubric_with(), outcomes),
         started_at=datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc),
         duration_s=1.5,
         lang="fr",
@@ -327,7 +327,7 @@ def test_every_testcase_has_a_time_even_under_a_millisecond(
         for check_id, status in statuses.items()
     ]
     result = replace(
-        make_result(reseau, {}, ""), sheet=score(reseau.rubric, outcomes), duration_s=0.0
+        make_result(reseau, {}, ""), sheet=score(reseau.rubric_with(), outcomes), duration_s=0.0
     )
     path = tmp_path / "junit.xml"
     junit.write_junit(result, path, flavor)
@@ -339,3 +339,50 @@ def test_every_testcase_has_a_time_even_under_a_millisecond(
     assert {case.get("name"): case.get("time") for case in cases} == dict.fromkeys(
         reseau.rubric.check_ids, "0.000"
     )
+
+
+def test_exam_rules_hide_every_hint_and_keep_what_was_observed(
+    mixed: GradeResult, reseau: Exercise
+) -> None:
+    from rich.console import Console
+
+    from grader.report import gradescope, markdown
+    from grader.report.terminal import render
+
+    exam = replace(mixed, exam=True, variant="0123456789ab")
+    hint = next(c for c in mixed.sheet.checks if c.check_id == "redis-attache").entry.hint.fr
+    console = Console(record=True, width=200, color_system=None)
+    render(exam, console)
+    outputs = {
+        "json": json_report.dumps(exam),
+        "junit": junit.dumps(exam).decode(),
+        "codegrade": junit.dumps(exam, "codegrade").decode(),
+        "gradescope": json.dumps(gradescope.to_dict(exam), ensure_ascii=False),
+        "markdown": markdown.run_markdown(exam),
+        "terminal": console.export_text(),
+    }
+
+    for name, text in outputs.items():
+        assert hint not in text, name
+        assert "NUL" in text or name == "codegrade", name  # the observed messages stay
+    assert "examen : pas de pistes" in outputs["terminal"]
+    assert "Piste" not in outputs["terminal"]
+    assert json.loads(outputs["json"])["variant"] == "0123456789ab"
+    assert '<property name="variant" value="0123456789ab" />' in outputs["junit"]
+    assert hint in json_report.dumps(mixed)  # and without exam rules, it is there
+
+
+def test_course_config_turns_exam_rules_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.errors import UsageError
+    from grader.exercise.course import load_course_config
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course.yaml").write_text("exam: true\n")
+    monkeypatch.setenv("GRADER_PATH", str(course))
+    monkeypatch.delenv("GRADER_COURSE_CONFIG", raising=False)
+
+    assert load_course_config().exam is True
+    (course / "course.yaml").write_text("exam: yes please\n")
+    with pytest.raises(UsageError, match="exam must be true or false"):
+        load_course_config()
