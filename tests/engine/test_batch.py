@@ -11,6 +11,7 @@ import copy
 import csv
 import json
 import re
+import shutil
 import socket
 import threading
 import time
@@ -245,13 +246,13 @@ def test_gradebook(class_run: tuple[Path, BatchReport, float], reseau: Exercise)
     rows = list(csv.DictReader((out / "gradebook.csv").open(encoding="utf-8")))
 
     assert list(rows[0]) == [
-        "idnumber", "score", "max", "status", *reseau.rubric.check_ids, "feedback",
+        "idnumber", "score", "max", "status", *reseau.rubric.check_ids, "feedback", "flags",
     ]  # fmt: skip
     by_id = {row["idnumber"]: row for row in rows}
     assert set(by_id) == set(CLASS)
     assert (by_id["no-alias"]["score"], by_id["no-alias"]["alias-redis"]) == ("17", "0")
     assert by_id["no-alias"]["reseau-cree"] == "2"
-    assert by_id["no-alias"]["feedback"] == "to review: alias-redis"
+    assert by_id["no-alias"]["feedback"] == "to review: alias-redis, redis2-joignable"
     assert (by_id["hostile"]["status"], by_id["hostile"]["score"]) == ("refused", "0")
     assert by_id["perfect"]["max"] == "20"
 
@@ -324,17 +325,19 @@ def test_rescore_never_destroys_the_observed_outcomes(
     original = marks(rescore(out))
     changed = tmp_path / "rubric.yaml"
     text = reseau.rubric.path.read_text()
-    text = text.replace("  alias-redis:\n    points: 3", "  alias-redis:\n    points: 5")
+    text = text.replace("  alias-redis:\n    points: 2", "  alias-redis:\n    points: 4")
     text = text.replace(  # a new prerequisite: port-publie is skipped where alias-redis fails
-        "  port-publie:\n    points: 3\n",
-        "  port-publie:\n    points: 3\n    prerequisites: [alias-redis]\n",
+        "  port-publie:\n    points: 2\n",
+        "  port-publie:\n    points: 2\n    prerequisites: [alias-redis]\n",
     )
+    assert text != reseau.rubric.path.read_text()
     changed.write_text(text)
 
     results = {r.student: r for r in rescore(out, changed)}
 
     assert (results["perfect"].score, results["perfect"].max_score) == (22, 22)
-    assert results["no-alias"].score == 14  # alias-redis missed, port-publie skipped now
+    # alias-redis (4) and port-publie (2) missed, redis2-joignable (1) skipped: 22 - 7
+    assert results["no-alias"].score == 15
     assert results["hostile"].score == 0
     rows = {row["idnumber"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
     assert rows["perfect"]["max"] == "22"
@@ -550,3 +553,57 @@ def test_a_grading_that_hangs_is_killed_at_its_deadline(
     )
     assert elapsed < 25  # the SDK's own timeout (30 s) was never waited for
     assert not docker_client.api.containers(all=True, filters={"label": "io.tp-grader.role"})
+
+
+@pytest.fixture
+def graphite_on_the_engine(docker_client: docker.DockerClient, busybox: str) -> Iterator[str]:
+    """An image tagged `tp-graphite` that was on the engine before the batch: not built by
+    any submission (as the teacher's own, from a demo or a lab run on the same machine)."""
+    from tests.engine.test_tp_volumes import build_graphite
+
+    tag = build_graphite(docker_client, busybox, "tp-graphite", root=False)
+    try:
+        yield tag
+    finally:
+        with contextlib.suppress(docker.errors.DockerException):
+            docker_client.api.remove_image(tag)
+
+
+def test_an_image_the_submission_did_not_build_earns_nothing(
+    graphite_on_the_engine: str, engine: DockerEngine, tmp_path: Path, busybox: str
+) -> None:
+    """Issue 9, item 5: in a batch, `permissions` looks only at the image the submission
+    itself built; `image: tp-graphite` taking the engine's own earns nothing."""
+    from grader.exercise.catalog import find
+    from grader.setup.stand_ins import build_stand_ins
+
+    volumes = find("tp-volumes")
+    images = {**volumes.images, **build_stand_ins(volumes, engine, busybox)}
+    reference = yaml.safe_load(volumes.render(volumes.solution.compose, images=images))
+    root = tmp_path / "class"
+    for student in ("builds", "borrows"):
+        model = copy.deepcopy(reference)
+        if student == "borrows":
+            del model["services"]["graphite"]["build"]  # image: tp-graphite, from the engine
+        (root / student).mkdir(parents=True)
+        (root / student / "compose.yaml").write_text(yaml.safe_dump(model))
+        shutil.copytree(volumes.solution.compose.parent / "graphite", root / student / "graphite")
+
+    report = replay_batch(
+        volumes, find_submissions(root), targets=[here(engine)], out_dir=tmp_path / "out",
+        jobs=2, lang="en", probe_image=BUSYBOX, deadlines=DEADLINES,
+    )  # fmt: skip
+
+    # No steps ran (no test file, no SAVE, no backup): the same misses for both.
+    common = {
+        "bind-mount": "passed", "bind-contenu": "failed", "volume-nomme": "passed",
+        "redis-volume": "passed", "donnees-persistees": "failed", "lecture-seule": "passed",
+        "volumes-from": "passed", "sauvegarde": "skipped",
+    }  # fmt: skip
+    results = by_student(report)
+    statuses = {s: {c.check_id: c.status.value for c in r.sheet.checks} for s, r in results.items()}
+    assert statuses["builds"] == {**common, "permissions": "passed"}
+    assert statuses["borrows"] == {**common, "permissions": "failed"}
+    assert (results["builds"].score, results["borrows"].score) == (14, 11)
+    permissions = next(c for c in results["borrows"].sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.en == "image 'tp-graphite' does not exist"

@@ -55,8 +55,10 @@ def test_reference_exit_zero_and_reports(
         "dns-redis",
         "app-vers-redis",
         "port-publie",
+        "port-publie-2",
         "reseau-2",
         "alias-redis",
+        "redis2-joignable",
         "isolation",
         "sans-link",
     ]

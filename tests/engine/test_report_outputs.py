@@ -48,7 +48,7 @@ def assert_nothing_set_up(report: dict[str, Any]) -> None:
     __tracebackhide__ = True
     assert report["schema"] == defaults.REPORT_SCHEMA
     assert (report["exercise"], report["score"], report["max_score"]) == ("tp-reseau", 0, 20)
-    assert len(report["checks"]) == 10
+    assert len(report["checks"]) == 12
 
 
 def test_json_to_stdout_piped_into_json_tool(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_with_a_report_on_stdout_the_terminal_report_goes_to_stderr(tmp_path: Pa
     assert_nothing_set_up(json.loads(done.stdout))  # stdout is exactly the document
     assert "Total: 0/20" in done.stderr.decode()
     counts = junit_counts(assert_valid_junit(tmp_path / "junit.xml"))
-    assert counts["tests"] == 10
+    assert counts["tests"] == 12
     assert stat.S_IMODE((tmp_path / "junit.xml").stat().st_mode) == 0o644
 
 
@@ -95,7 +95,7 @@ def test_summary_md_dash_prints_the_table(tmp_path: Path) -> None:
     lines = done.stdout.decode().splitlines()
     assert lines[0].startswith("### ")
     assert lines[0].endswith("— 0/20")
-    assert sum(line.startswith("| ") for line in lines) == 11
+    assert sum(line.startswith("| ") for line in lines) == 13
     assert list(tmp_path.iterdir()) == []
 
 
@@ -109,7 +109,7 @@ def test_junit_into_a_link_to_proc_self_fd_1(tmp_path: Path) -> None:
 
     assert done.returncode == 1, done.stderr
     (tmp_path / "received.xml").write_bytes(done.stdout)
-    assert junit_counts(assert_valid_junit(tmp_path / "received.xml"))["tests"] == 10
+    assert junit_counts(assert_valid_junit(tmp_path / "received.xml"))["tests"] == 12
     assert "Total: 0/20" in done.stderr.decode()
     assert os.readlink(stdout) == "/proc/self/fd/1"
 
@@ -138,7 +138,7 @@ def test_report_into_a_fifo(tmp_path: Path, through_link: bool) -> None:
     assert producer.returncode == 1, stderr
     if through_link:
         (tmp_path / "received.xml").write_bytes(received)
-        assert junit_counts(assert_valid_junit(tmp_path / "received.xml"))["tests"] == 10
+        assert junit_counts(assert_valid_junit(tmp_path / "received.xml"))["tests"] == 12
         assert os.readlink(path) == fifo.name
     else:
         assert_nothing_set_up(json.loads(received))

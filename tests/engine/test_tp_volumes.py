@@ -350,8 +350,8 @@ def test_reading_backups_writes_nothing_on_the_host(
 def test_compose_setup_graded_through_project(
     engine: DockerEngine, volumes: Exercise, volumes_images: dict[str, str]
 ) -> None:
-    """Everything resolves through the project's labels; only the image, which Compose's
-    classic builder leaves without the project's label, is found by its exact name."""
+    """Everything resolves through the project's labels, the image the solution builds too
+    (reference solutions tag and label what they build as the project's own), strictly."""
     project = f"tpg-test-{secrets.token_hex(4)}"
     with reference_solution(
         volumes, engine=engine, project=project, images=volumes_images, probe_image=BUSYBOX
@@ -362,15 +362,13 @@ def test_compose_setup_graded_through_project(
         )[0]
         result = grade(
             volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-            param_overrides=running.param_overrides,
+            strict_project=True, param_overrides=running.param_overrides,
         )  # fmt: skip
 
     assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED), [
         (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
     ]
-    assert [note.en for note in result.notes] == [
-        f"image 'tp-graphite' found outside project {project} (by its exact name)"
-    ]
+    assert result.notes == ()
     assert sidecar.volumes_from
     assert not os.path.exists(scratch_folder(project))  # the run's host folders are gone
     assert not engine.containers({"com.docker.compose.project": project})

@@ -84,12 +84,14 @@ TEST_TAG_PREFIXES = ("tp-grader-test/", "tp-grader-stand-in/")
 
 
 def test_tags(client: docker.DockerClient) -> list[str]:
-    """Every tag on the engine that the suite may have made."""
+    """Every tag on the engine that the suite may have made: under its prefixes, or on an
+    image carrying its label (a test's own `tp-graphite`)."""
+    labelled = {i["Id"] for i in client.api.images(filters={"label": "io.tp-grader.test"})}
     return sorted(
         tag
         for image in client.api.images()
         for tag in image.get("RepoTags") or ()
-        if tag.startswith(TEST_TAG_PREFIXES)
+        if tag != "<none>:<none>" and (tag.startswith(TEST_TAG_PREFIXES) or image["Id"] in labelled)
     )
 
 
