@@ -28,21 +28,27 @@ if [ $redis_ok = 1 ] && [ $app_ok = 1 ]; then
   fi
 fi
 
-if [ "$(docker inspect moby-counter --format '{{.State.Running}}' 2>/dev/null)" = true ] \
-  && docker port moby-counter 80/tcp 2>/dev/null | grep -q ':8000$' \
-  && docker run --rm --network host "$PROBE" timeout 5 wget -q -O /dev/null http://127.0.0.1:8000/ >/dev/null 2>&1; then
-  pass 3 port-publie
-else
-  miss port-publie
-fi
+published() {  # container host-port points id -> published there, and GET / answers
+  [ "$(docker inspect "$1" --format '{{.State.Running}}' 2>/dev/null)" = true ] \
+    && docker port "$1" 80/tcp 2>/dev/null | grep -q ":$2\$" \
+    && docker run --rm --network host "$PROBE" timeout 5 wget -q -O /dev/null "http://127.0.0.1:$2/" >/dev/null 2>&1 \
+    && pass "$3" "$4" || miss "$4"
+}
+published moby-counter 8000 2 port-publie
+published moby-counter2 9090 1 port-publie-2
 
 driver2=$(docker network inspect moby-network2 --format '{{.Driver}}' 2>/dev/null)
 nets2=$(docker inspect moby-counter2 --format '{{.State.Running}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' 2>/dev/null)
 if [ "$driver2" = bridge ] && [ "$nets2" = "true moby-network2 " ]; then
   pass 2 reseau-2
   ip2=$(docker inspect redis2 --format '{{(index .NetworkSettings.Networks "moby-network2").IPAddress}}' 2>/dev/null)
-  docker run --rm --network container:moby-counter2 "$PROBE" timeout 3 nslookup -type=a redis 127.0.0.11 2>/dev/null | grep -q "Address: $ip2\$" \
-    && pass 3 alias-redis || miss alias-redis
+  if docker run --rm --network container:moby-counter2 "$PROBE" timeout 3 nslookup -type=a redis 127.0.0.11 2>/dev/null | grep -q "Address: $ip2\$"; then
+    pass 2 alias-redis
+    docker run --rm --network container:moby-counter2 "$PROBE" timeout 4 nc -w 3 redis 6379 -e true >/dev/null 2>&1 \
+      && pass 1 redis2-joignable || miss redis2-joignable
+  else
+    miss alias-redis
+  fi
   if [ $redis_ok = 1 ]; then
     redis_ips=$(docker inspect redis --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}')
     answers=$(docker run --rm --network container:moby-counter2 "$PROBE" timeout 3 nslookup -type=a redis 127.0.0.11 2>/dev/null)
