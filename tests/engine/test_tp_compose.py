@@ -46,7 +46,12 @@ from grader.exercise.model import Exercise
 from grader.harness import grade
 from grader.result import GradeResult
 from grader.setup.stand_ins import build_stand_ins
-from tests.support.images import BUSYBOX, TEST_LABEL, build_test_image
+from tests.support.images import (
+    BUSYBOX,
+    TEST_LABEL,
+    build_bin_only_busybox,
+    build_test_image,
+)
 from tests.support.lab import TEST_RUN_LABEL, remove_labelled
 from tests.support.registry import serving
 
@@ -423,12 +428,17 @@ def image_ids(client: docker.DockerClient) -> set[str]:
 
 
 # -- the demo and the selftest -----------------------------------------------------------------
-def test_demo_with_stand_ins_leaves_no_image(
-    docker_client: docker.DockerClient, images: dict[str, str]
+def test_demo_on_a_bin_only_busybox_leaves_no_image(
+    docker_client: docker.DockerClient, busybox: str
 ) -> None:
+    """The stand-ins do not depend on their base's PATH (the app's Dockerfile builds FROM one
+    of them); every image the demo built, the stand-ins and identidock's, is gone after it."""
+    base = build_bin_only_busybox(docker_client)
     before = image_ids(docker_client)
 
-    done = runner.invoke(app, ["demo", "tp-compose", "--stand-ins", "--lang", "en"])
+    done = runner.invoke(
+        app, ["demo", "tp-compose", "--stand-ins", "--probe-image", base, "--lang", "en"]
+    )
 
     assert done.exit_code == 0, done.output
     assert "Total: 20/20" in done.output
