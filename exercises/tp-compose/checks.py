@@ -50,8 +50,12 @@ def test_services_lances(lab: Lab, params: Params) -> None:
 
 @check("image-construite")
 def test_image_construite(lab: Lab, params: Params) -> None:
-    # What tells a Compose build from a pull or a hand build, and what does not: see
-    # expect.built_by_compose.
+    """identidock runs an image Compose built for it: no registry digest (a pull, even tagged
+    afterwards, keeps one), and Compose's build labels naming identidock's own project and
+    service (its BuildKit builds), or its classic builder's label; ``docker build -t`` by hand
+    puts neither. Not told apart: the build context, labels written by hand, a classic build
+    of another project tagged with this one's name, a build pushed to a registry (taken for a
+    pull). The reasons: :func:`grader.judge.expect.built_by_compose`."""
     app = lab.container(params.app)
     expect.built_by_compose(app, lab.image_of(app))
 

@@ -97,22 +97,24 @@ def find_project(cwd: Path, environ: Mapping[str, str]) -> FoundProject:
     # Compose reads the current folder's .env first, then the project folder's, and a
     # variable once set keeps its first value.
     dotenv = local_env if folder == cwd else {**read_dotenv(folder / ".env", environ), **local_env}
-    for value, source in (
+    given: tuple[tuple[str, Source], ...] = (
         (environ.get("COMPOSE_PROJECT_NAME", ""), "environment"),
         (dotenv.get("COMPOSE_PROJECT_NAME", ""), "dotenv"),
-    ):
+    )
+    for value, source in given:
         if value:
             if normalize_project_name(value) != value:
                 raise UsageError(_invalid_name(value))
-            return FoundProject(value, folder, files, source)  # type: ignore[arg-type]
+            return FoundProject(value, folder, files, source)
     variables = {**dotenv, **environ}
-    declared = ""
+    declared: str | None = None
     for file in files:
         for document in _documents(file):
             name = document.get("name") if isinstance(document, dict) else None
+            # The last `name:` written wins; one that interpolates to nothing is an error.
             if name is not None and str(name) != "":
                 declared = interpolate(str(name), variables)
-    if declared:
+    if declared is not None:
         return FoundProject(_normal(declared), folder, files, "name")
     return FoundProject(_normal(folder.name), folder, files, "folder")
 

@@ -69,6 +69,7 @@ CASES: dict[str, tuple[dict[str, str], str, dict[str, str], str, str]] = {
         {"tp/compose.yaml": "name: ${LAB:-id}dock\n" + SERVICE}, "tp", {"LAB": "x"}, "xdock",
         "name",
     ),
+    'name: ""': ({"Tp/compose.yaml": 'name: ""\n' + SERVICE}, "Tp", {}, "tp", "folder"),
     "name: from .env": (
         {"tp/compose.yaml": "name: ${LAB}\n" + SERVICE, "tp/.env": "LAB=fromdotenv\n"},
         "tp", {}, "fromdotenv", "name",
@@ -120,6 +121,11 @@ def test_same_name_as_compose(case: str, tmp_path: Path) -> None:
         ({"tp/compose.yaml": SERVICE}, {"COMPOSE_PROJECT_NAME": "My.App"}),
         ({"tp/compose.yaml": 'name: "..."\n' + SERVICE}, {}),
         ({"tp/compose.yaml": "name: ${LAB:?set LAB}\n" + SERVICE}, {}),
+        ({"tp/compose.yaml": "name: ${UNSET}\n" + SERVICE}, {}),
+        (
+            {"tp/compose.yaml": "name: main\n" + SERVICE, "tp/compose.override.yml": "name: $X\n"},
+            {},
+        ),
     ],
 )
 def test_where_compose_refuses_so_does_grade(
