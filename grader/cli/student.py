@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -38,6 +40,7 @@ from grader.cli.common import (
 
 if TYPE_CHECKING:
     from grader.exercise.model import Exercise
+    from grader.i18n import Text
     from grader.result import GradeResult
 
 
@@ -107,6 +110,7 @@ def check(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
     """Grade your live Docker setup for EXERCISE."""
+    from grader.compose import find_project
     from grader.harness.run import grade
 
     chosen = lang_of(lang)
@@ -118,12 +122,21 @@ def check(
             exercise, who, key_file=course_key_file, exam=exam, course_config=course_config,
             param_overrides=overrides,
         )  # fmt: skip
+        # A lab whose names are one Compose project's keys grades, by default, the project
+        # Compose made in this folder.
+        notes: tuple[Text, ...]
+        graded_project, notes = project, ()
+        if exercise.compose_project and project is None:
+            found = find_project(Path.cwd(), os.environ)
+            graded_project, notes = found.name, (found.note,)
         return grade(
             exercise,
             engine=session.engine,
             student=who,
             lang=chosen,
-            project=project,
+            project=graded_project,
+            strict_project=exercise.compose_project,
+            notes=notes,
             probe_image=probe_image,
             param_overrides=settings.overrides,
             observer=session.observer,

@@ -18,6 +18,8 @@ COMPOSE_NETWORK = "com.docker.compose.network"
 COMPOSE_VOLUME = "com.docker.compose.volume"
 COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 COMPOSE_NUMBER = "com.docker.compose.container-number"
+#: On an image Compose's classic builder built (it puts no project or service label there).
+COMPOSE_IMAGE_BUILDER = "com.docker.compose.image.builder"
 
 
 #: Docker's restart manager takes a run shorter than this for one more failed start (it resets
@@ -317,6 +319,9 @@ class ImageFacts:
     user: str = ""
     volumes: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    repo_digests: tuple[str, ...] = ()
+    """``repository@sha256:...`` of a registry that holds this image: set when it was pulled
+    (or pushed), never by a local build."""
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> ImageFacts:
@@ -327,4 +332,5 @@ class ImageFacts:
             user=str(config.get("User") or ""),
             volumes=tuple(sorted((config.get("Volumes") or {}).keys())),
             labels=dict(config.get("Labels") or {}),
+            repo_digests=tuple(data.get("RepoDigests") or ()),
         )

@@ -32,6 +32,14 @@ from grader.judge.rubric import Rubric, check_against, load_rubric
 
 Value = str | int
 
+#: ``names:`` in exercise.yaml. ``exact`` (the default): a name is the exact container, network
+#: or volume name, or with ``--project P`` a Compose key of project P (falling back to the exact
+#: name). ``compose-project``: a name is a Compose key of one project only, the one of the folder
+#: ``grade`` runs in unless ``--project`` names another (a lab whose deliverable is a compose
+#: file).
+NAMES_EXACT = "exact"
+NAMES_COMPOSE_PROJECT = "compose-project"
+
 
 class Params(Mapping[str, Value]):
     """An exercise's parameters: read as ``params.network`` or ``params["network"]``.
@@ -126,6 +134,10 @@ class Exercise:
     submission_allow: tuple[str, ...] = ()
     """Service keys that batch grading's policy refuses but this exercise needs
     (``submission: {allow: [KEY, ...]}``); see :mod:`grader.batch.policy`."""
+    compose_project: bool = False
+    """``names: compose-project``: the names are the Compose keys of one project, never exact
+    names; ``grade check`` grades the project of the folder it runs in, named as Compose
+    names it (:func:`grader.compose.find_project`), unless ``--project`` names another."""
 
     def rubric_with(self, params: Params | None = None) -> Rubric:
         """The rubric with its titles and hints rendered for ``params`` (default: the
@@ -245,6 +257,11 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
     ):
         problems.append(f"{definition}: submission.allow must be a list of service keys")
         allow = None
+    names = data.get("names", NAMES_EXACT)
+    if names not in (NAMES_EXACT, NAMES_COMPOSE_PROJECT):
+        problems.append(
+            f"{definition}: names must be {NAMES_EXACT} or {NAMES_COMPOSE_PROJECT}, not {names!r}"
+        )
     if problems or rubric is None:
         raise ExerciseDefinitionError(problems)
     return Exercise(
@@ -262,6 +279,7 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
         variations=variations,
         mutants=mutants,
         submission_allow=tuple(allow or ()),
+        compose_project=names == NAMES_COMPOSE_PROJECT,
     )
 
 

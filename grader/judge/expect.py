@@ -18,6 +18,9 @@ from collections.abc import Iterable, Sequence
 from typing import NoReturn
 
 from grader.engine.facts import (
+    COMPOSE_IMAGE_BUILDER,
+    COMPOSE_PROJECT,
+    COMPOSE_SERVICE,
     RESTART_LOOP_RUN_S,
     ContainerFacts,
     Endpoint,
@@ -428,4 +431,59 @@ def from_image(container: ContainerFacts, image: ImageFacts, reference: str) -> 
     that(
         container.image_id == image.id or tagged(container.image) == tagged(reference),
         m.WRONG_IMAGE.format(container=container.name, image=container.image, expected=reference),
+    )
+
+
+def built_by_compose(container: ContainerFacts, image: ImageFacts) -> None:
+    """``image``, the one ``container`` runs, was built by Docker Compose for the service and
+    project ``container`` belongs to (``build:``), not pulled, not built or tagged by hand.
+
+    The evidence, strongest first, as the engine records it:
+
+    - ``RepoDigests``: an image pulled from a registry carries its digest there, whatever tag
+      it is given afterwards (``docker pull python && docker tag python proj-identidock``);
+      a local build never does. So an image with a digest fails.
+    - The labels Compose puts on what it builds: ``com.docker.compose.project`` and
+      ``com.docker.compose.service`` (its BuildKit builds, which are the default with Compose
+      v2 on any engine that has BuildKit; batch grading, ``grade demo`` and ``grade selftest``
+      label the project themselves, see :func:`grader.compose.own_built_images`). They must
+      name ``container``'s own project and service (Compose labels the container too).
+      ``docker build -t proj-identidock .`` by hand has none of them: Compose, finding an
+      image of the name it would build, runs it without building, and it fails here.
+    - Compose's classic builder (``DOCKER_BUILDKIT=0``) labels neither project nor service;
+      it adds ``com.docker.compose.image.builder=classic`` to what it builds, which a hand
+      build has not: that label is accepted.
+
+    What this cannot tell apart: the build context (``build: ../elsewhere`` passes like
+    ``build: .``; nothing on an image records its context); labels written by hand
+    (``LABEL com.docker.compose.project=...`` in a Dockerfile, or ``docker build --label``),
+    which are Compose's to the engine; under the classic builder, an image Compose built for
+    another project and tagged with this project's name; and an image built here then pushed
+    to a registry, which carries a digest and is taken for a pulled one.
+    """
+    __tracebackhide__ = True
+    project = container.labels.get(COMPOSE_PROJECT)
+    service = container.labels.get(COMPOSE_SERVICE, "")
+    if not project:
+        fail(m.NOT_CREATED_BY_COMPOSE.format(container=container.name))
+    where = {"container": container.name, "image": container.image or image.id}
+    if image.repo_digests:
+        fail(m.IMAGE_PULLED.format(digest=image.repo_digests[0], **where))
+    built_for = image.labels.get(COMPOSE_PROJECT)
+    if built_for is not None:
+        built_service = image.labels.get(COMPOSE_SERVICE, service)
+        that(
+            (built_for, built_service) == (project, service),
+            m.IMAGE_BUILT_FOR_OTHER.format(
+                project=built_for,
+                service=built_service,
+                expected_project=project,
+                expected_service=service,
+                **where,
+            ),
+        )
+        return
+    that(
+        image.labels.get(COMPOSE_IMAGE_BUILDER) == "classic",
+        m.IMAGE_NOT_BUILT_BY_COMPOSE.format(**where),
     )

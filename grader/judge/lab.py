@@ -184,6 +184,14 @@ class Lab:
             expect.fail(m.IMAGE_MISSING.format(name=ref))
         return found
 
+    def image_of(self, container: ContainerFacts) -> ImageFacts:
+        """The image ``container`` runs, by its id (a tag may point elsewhere since)."""
+        __tracebackhide__ = True
+        found = self.engine.image(container.image_id)
+        if found is None:
+            expect.fail(m.IMAGE_MISSING.format(name=container.image or container.image_id))
+        return found
+
     # -- files (archive API: no shell needed, nothing written) ------------------------------
     def path_in(self, container: ContainerFacts, path: str) -> PathFacts:
         """What is at ``path`` inside ``container``."""

@@ -240,6 +240,33 @@ WRONG_IMAGE = Text(
     fr="« {container} » tourne à partir de l'image « {image} », pas de « {expected} »",
     en="'{container}' runs from image '{image}', not '{expected}'",
 )
+NOT_CREATED_BY_COMPOSE = Text(
+    fr="le conteneur « {container} » n'a pas été créé par Docker Compose (il n'a pas "
+    "l'étiquette com.docker.compose.project)",
+    en="container '{container}' was not created by Docker Compose (it has no "
+    "com.docker.compose.project label)",
+)
+IMAGE_PULLED = Text(
+    fr="« {container} » tourne à partir de l'image « {image} », qui vient d'un registre "
+    "({digest}) : elle a été téléchargée, pas construite depuis votre dossier",
+    en="'{container}' runs image '{image}', which comes from a registry ({digest}): it was "
+    "pulled, not built from your folder",
+)
+IMAGE_BUILT_FOR_OTHER = Text(
+    fr="l'image « {image} » de « {container} » a été construite par Compose pour le service "
+    "« {service} » du projet « {project} », pas pour le service « {expected_service} » du "
+    "projet « {expected_project} »",
+    en="image '{image}' of '{container}' was built by Compose for service '{service}' of "
+    "project '{project}', not for service '{expected_service}' of project "
+    "'{expected_project}'",
+)
+IMAGE_NOT_BUILT_BY_COMPOSE = Text(
+    fr="l'image « {image} » de « {container} » n'a pas été construite par Docker Compose "
+    "(docker build -t, ou docker tag d'une autre image) : elle ne porte aucune des étiquettes "
+    "que Compose met sur ce qu'il construit",
+    en="image '{image}' of '{container}' was not built by Docker Compose (docker build -t, or "
+    "docker tag of another image): it carries none of the labels Compose puts on what it builds",
+)
 USER_UNKNOWN = Text(
     fr="impossible de lire l'utilisateur du processus principal de « {container} » ({detail})",
     en="could not read the user of '{container}''s main process ({detail})",

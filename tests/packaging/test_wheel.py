@@ -54,7 +54,9 @@ def test_grade_list_from_any_directory(installed: Path, tmp_path: Path) -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("tp-reseau\t")
+    listed = [line.split("\t")[0] for line in done.stdout.splitlines()]
+    assert {"tp-compose", "tp-reseau", "tp-volumes"} <= set(listed)
+    assert listed == sorted(listed)
 
 
 def test_grade_show_and_version_and_module(installed: Path, tmp_path: Path) -> None:
