@@ -255,12 +255,24 @@ def _swap_image(model: Model, name: str, image: str) -> Model:
     return changed
 
 
+def _dependencies(service: Model) -> set[str]:
+    """The services ``service`` starts after: ``depends_on``, ``links`` and ``volumes_from``."""
+    links = {str(link).split(":")[0] for link in service.get("links") or []}
+    shared = {
+        str(source).split(":")[0]
+        for source in service.get("volumes_from") or []
+        if not str(source).startswith("container:")
+    }
+    return set(service.get("depends_on") or {}) | links | shared
+
+
 def _network_peer(model: Model, name: str) -> str | None:
     """Another service on a network of ``name``'s that ``up`` starts (a service behind a
-    profile is not running: linking to it would stop the whole project from coming up)."""
+    profile is not running: linking to it would stop the whole project from coming up), and
+    that does not itself wait for ``name`` (a link is a dependency: a cycle fails the project)."""
     mine = set(model["services"][name].get("networks") or {})
     for other, service in model["services"].items():
-        if other == name or service.get("profiles"):
+        if other == name or service.get("profiles") or name in _dependencies(service):
             continue
         if mine & set(service.get("networks") or {}):
             return other

@@ -181,7 +181,7 @@ def test_image_writes_reports_on_docker_runs_stdout(grader_image: str, tmp_path:
         assert (report["exercise"], report["score"], report["max_score"]) == ("tp-reseau", 0, 20)
     assert "Total: 0/20" in device.stderr.decode()  # the terminal report moved to stderr
     assert bound.stat().st_ino == inode
-    assert junit_counts(assert_valid_junit(bound))["tests"] == 10
+    assert junit_counts(assert_valid_junit(bound))["tests"] == 12
 
 
 # -- the final stage -------------------------------------------------------------------------
