@@ -73,6 +73,8 @@ ARCHIVE_MAX_MEMBERS: Final = 10_000
 ARCHIVE_MAX_UNPACKED: Final = 512 << 20
 #: Deadline of a command run inside a student's container (the one observation that needs it).
 EXEC_DEADLINE_S: Final = 10.0
+#: Bytes of that command's output kept: past them, reading stops.
+EXEC_OUTPUT_LIMIT: Final = 64 << 10
 
 # -- reference solutions (demo, selftest) ---------------------------------------------------
 #: Seconds `compose up --wait` gives a reference solution's services to be running and healthy.
@@ -99,10 +101,20 @@ STAGE_MAX_DEPTH: Final = 16
 STAGE_MAX_COMPOSE_BYTES: Final = 256 << 10
 #: YAML nodes a compose file may expand to (anchors and aliases counted as many times as used).
 STAGE_MAX_YAML_NODES: Final = 100_000
+#: Compose files one submission may make Compose read (itself and what it includes).
+STAGE_MAX_COMPOSE_FILES: Final = 20
 #: Services a submission may declare at most.
 BATCH_MAX_SERVICES: Final = 10
 #: Distinct host ports a submission may publish at most (each gets a port of the pool).
 BATCH_MAX_PUBLISHED_PORTS: Final = 20
+#: Port entries a submission may declare at most, published or not (each may take a host port).
+BATCH_MAX_PORT_ENTRIES: Final = 50
+#: Networks a submission may create at most (each takes a subnet of the engine's pools).
+BATCH_MAX_NETWORKS: Final = 8
+#: Shortest health-check interval or timeout a replayed container keeps (dockerd runs them).
+BATCH_MIN_HEALTHCHECK_S: Final = 1.0
+#: What a replayed container may log, at most (json-file, one file).
+BATCH_LOG_MAX_SIZE: Final = "1m"
 #: Limits given to every replayed container (lowered, never raised, if the student set some).
 BATCH_MEMORY_BYTES: Final = 256 << 20
 BATCH_CPUS: Final = 1.0

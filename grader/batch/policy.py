@@ -512,6 +512,26 @@ def review(
         for port in service.get("ports") or ()
         if isinstance(port, Mapping) and port.get("published")
     }
+    entries = sum(
+        len(service.get("ports") or ())
+        for service in services.values()
+        if isinstance(service, Mapping)
+    )
+    if entries > defaults.BATCH_MAX_PORT_ENTRIES:
+        reasons.append(
+            Text(
+                fr=f"{entries} ports déclarés (au plus {defaults.BATCH_MAX_PORT_ENTRIES})",
+                en=f"{entries} ports declared (at most {defaults.BATCH_MAX_PORT_ENTRIES})",
+            )
+        )
+    networks = model.get("networks") or {}
+    if len(networks) > defaults.BATCH_MAX_NETWORKS:
+        reasons.append(
+            Text(
+                fr=f"{len(networks)} réseaux (au plus {defaults.BATCH_MAX_NETWORKS})",
+                en=f"{len(networks)} networks (at most {defaults.BATCH_MAX_NETWORKS})",
+            )
+        )
     if len(published) > defaults.BATCH_MAX_PUBLISHED_PORTS:
         reasons.append(
             Text(
@@ -646,6 +666,24 @@ def _raw_service_reasons(where: str, service: Mapping[str, Any]) -> list[Text]:
         path = env.get("path") if isinstance(env, Mapping) else env
         reasons += _relative_inside(path, f"{where}.env_file")
     return reasons
+
+
+def referenced_files(documents: list[Any]) -> list[str]:
+    """The files ``include`` and ``extends`` make Compose read (after :func:`prescan` found
+    them plain relative paths), relative to the file that names them."""
+    found: list[str] = []
+    for document in documents:
+        if not isinstance(document, Mapping):
+            continue
+        for item in _as_list(document.get("include")):
+            paths = item.get("path") if isinstance(item, Mapping) else item
+            found += [str(p) for p in _as_list(paths)]
+        services = document.get("services")
+        for service in services.values() if isinstance(services, Mapping) else ():
+            extends = service.get("extends") if isinstance(service, Mapping) else None
+            if isinstance(extends, Mapping) and isinstance(extends.get("file"), str):
+                found.append(extends["file"])
+    return found
 
 
 _NO_CONTEXT = Context(Path("/nonexistent"), (), frozenset(), frozenset(), frozenset())

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from grader import defaults
-from grader.batch.policy import context_of, prescan, review
+from grader.batch.policy import context_of, prescan, referenced_files, review
 from grader.batch.stage import stage
 from grader.batch.submissions import Submission
 from grader.compose import CommandResult, Compose, find_compose, untrusted_environment
@@ -119,10 +119,9 @@ def _normalised_model(
             Text(fr=f"aucun fichier compose ({names})", en=f"no compose file ({names})")
         )
     try:
-        documents = load_documents(compose_file)
+        refusals = prescan_files(compose_file, folder)
     except ComposeFileProblem as problem:
         raise _Refused((problem.text,)) from problem
-    refusals = prescan(documents)
     if refusals:
         raise _Refused(tuple(refusals))
     dotenv = folder / ".env"
@@ -169,12 +168,13 @@ class ComposeFileProblem(Exception):
         self.text = text
 
 
-class _AnyTagLoader(yaml.SafeLoader):
-    """A safe loader that reads Compose's own tags (``!reset``, ``!override``) and any unknown
-    tag as the plain value under it, as Compose does."""
+class _ComposeLoader(yaml.SafeLoader):
+    """A safe loader that reads Compose's own tags (``!reset``, ``!override``) as the value
+    under them; every other explicit tag is refused before anything is constructed (see
+    :func:`_check_nodes`)."""
 
 
-def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+def _untagged(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node)
     if isinstance(node, yaml.SequenceNode):
@@ -182,51 +182,151 @@ def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
-_AnyTagLoader.add_multi_constructor("!", _untagged)
+for _tag in ("!reset", "!override"):
+    _ComposeLoader.add_constructor(_tag, _untagged)
+
+#: The tags a compose file may hold: what plain YAML resolves by itself, and Compose's two.
+#: Anything else (``!!binary``, which Compose decodes but a Python reader sees as bytes, and
+#: would so hide a key from the prescan) is refused.
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = frozenset(
+    [*(_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge",
+                           "timestamp", "value")),
+     "!reset", "!override"]
+)  # fmt: skip
 
 
-def load_documents(path: Path) -> list[Any]:
+_KEY_TAGS = frozenset(_CORE + t for t in ("str", "int", "merge"))
+
+
+class NodeBudget:
+    """YAML nodes a submission's compose files may expand to, all files together."""
+
+    def __init__(self, limit: int = defaults.STAGE_MAX_YAML_NODES) -> None:
+        self.left = limit
+
+    def spend(self, roots: list[yaml.Node]) -> None:
+        try:
+            used = _expanded_size(roots, self.left + 1)
+        except RecursionError:  # nested deeper than Python recurses: no lab needs that
+            used = self.left + 1
+        self.left -= used
+        if self.left < 0:
+            raise ComposeFileProblem(
+                Text(
+                    fr=f"les fichiers compose se déplient en plus de "
+                    f"{defaults.STAGE_MAX_YAML_NODES} éléments (ancres et alias YAML)",
+                    en=f"the compose files expand to more than {defaults.STAGE_MAX_YAML_NODES} "
+                    "items (YAML anchors and aliases)",
+                )
+            )
+
+
+def load_documents(path: Path, budget: NodeBudget | None = None) -> list[Any]:
     """Every YAML document of ``path`` (Compose merges them all), or :class:`ComposeFileProblem`
-    when it is not readable YAML or expands to more than
-    :data:`~grader.defaults.STAGE_MAX_YAML_NODES` nodes."""
+    when it is not readable YAML, holds a tag or a key Compose would read otherwise than
+    Python does, or expands past the ``budget`` (default: a file's own)."""
+    budget = budget or NodeBudget()
     try:
         text = path.read_text(encoding="utf-8")
-        nodes = list(yaml.compose_all(text, Loader=_AnyTagLoader))
+        nodes = list(yaml.compose_all(text, Loader=_ComposeLoader))
     except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError) as exc:
-        raise ComposeFileProblem(
-            Text(
-                fr=f"fichier compose illisible : {clean_text(str(exc), 300)}",
-                en=f"unreadable compose file: {clean_text(str(exc), 300)}",
-            )
-        ) from exc
+        raise _unreadable(path, exc) from exc
+    budget.spend(nodes)
+    _check_nodes(nodes, path)
     try:
-        expanded = _expanded_size(nodes)
-    except RecursionError:  # nested deeper than Python recurses: no lab needs that
-        expanded = defaults.STAGE_MAX_YAML_NODES + 1
-    if expanded > defaults.STAGE_MAX_YAML_NODES:
-        raise ComposeFileProblem(
-            Text(
-                fr=f"le fichier compose se déplie en plus de {defaults.STAGE_MAX_YAML_NODES} "
-                "éléments (ancres et alias YAML)",
-                en=f"the compose file expands to more than {defaults.STAGE_MAX_YAML_NODES} "
-                "items (YAML anchors and aliases)",
-            )
-        )
-    try:
-        return list(yaml.load_all(text, Loader=_AnyTagLoader))
+        return list(yaml.load_all(text, Loader=_ComposeLoader))
     except (RecursionError, yaml.YAMLError) as exc:
-        raise ComposeFileProblem(
-            Text(
-                fr=f"fichier compose illisible : {clean_text(str(exc), 300)}",
-                en=f"unreadable compose file: {clean_text(str(exc), 300)}",
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: BaseException) -> ComposeFileProblem:
+    return ComposeFileProblem(
+        Text(
+            fr=f"fichier compose illisible ({path.name}) : {clean_text(str(exc), 300)}",
+            en=f"unreadable compose file ({path.name}): {clean_text(str(exc), 300)}",
+        )
+    )
+
+
+def _check_nodes(roots: list[yaml.Node], path: Path) -> None:
+    """Refuse a tag outside :data:`_ALLOWED_TAGS`, and a mapping key that is not a plain
+    scalar (a key Compose would decode to a name Python does not see)."""
+    seen: set[int] = set()
+    pending = list(roots)
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in _ALLOWED_TAGS:
+            raise ComposeFileProblem(
+                Text(
+                    fr=f"{path.name}, ligne {node.start_mark.line + 1} : l'étiquette YAML "
+                    f"{node.tag} n'est pas acceptée dans une soumission",
+                    en=f"{path.name}, line {node.start_mark.line + 1}: YAML tag {node.tag} is "
+                    "not accepted in a submission",
+                )
             )
-        ) from exc
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag not in _KEY_TAGS:
+                    raise ComposeFileProblem(
+                        Text(
+                            fr=f"{path.name}, ligne {key.start_mark.line + 1} : une clé doit "
+                            "être un simple texte",
+                            en=f"{path.name}, line {key.start_mark.line + 1}: a key must be "
+                            "plain text",
+                        )
+                    )
+                pending += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
 
 
-def _expanded_size(roots: list[yaml.Node]) -> int:
-    """How many nodes the documents hold once every alias is expanded (capped just past the
-    limit; a node that contains itself counts as over it)."""
-    limit = defaults.STAGE_MAX_YAML_NODES + 1
+def prescan_files(compose_file: Path, folder: Path) -> list[Text]:
+    """:func:`~grader.batch.policy.prescan` on ``compose_file`` and on every file it makes
+    Compose read (``include``, ``extends.file``), recursively, with one node budget for all:
+    a file Compose loads is a file the prescan has read first."""
+    budget = NodeBudget()
+    reasons: list[Text] = []
+    pending = [compose_file]
+    seen: set[Path] = set()
+    while pending:
+        path = pending.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        if len(seen) > defaults.STAGE_MAX_COMPOSE_FILES:
+            return [
+                Text(
+                    fr=f"plus de {defaults.STAGE_MAX_COMPOSE_FILES} fichiers compose inclus",
+                    en=f"more than {defaults.STAGE_MAX_COMPOSE_FILES} included compose files",
+                )
+            ]
+        documents = load_documents(path, budget)
+        found = prescan(documents)
+        if found:
+            return [_in_file(path, compose_file, reason) for reason in found]
+        for relative in referenced_files(documents):
+            # The prescan made it a plain relative path: it stays under the including file's
+            # folder, inside the staged copy (which holds no symlink).
+            target = path.parent / relative
+            if target.is_file():
+                pending.append(target)
+    return reasons
+
+
+def _in_file(path: Path, top: Path, reason: Text) -> Text:
+    if path == top:
+        return reason
+    name = path.relative_to(top.parent).as_posix()
+    return Text(fr=f"{name} : {reason.fr}", en=f"{name}: {reason.en}")
+
+
+def _expanded_size(roots: list[yaml.Node], limit: int) -> int:
+    """How many nodes the documents hold once every alias is expanded (capped at ``limit``; a
+    node that contains itself counts as the limit)."""
     sizes: dict[int, int] = {}
     visiting: set[int] = set()
 

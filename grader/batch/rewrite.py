@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,13 @@ def isolate(
         if service.get("tmpfs"):
             service["tmpfs"] = [_capped_tmpfs(entry) for entry in _as_list(service["tmpfs"])]
         _limit(service)
+        # What the engine keeps for a container stays bounded: logs, and health checks that
+        # dockerd itself runs, outside the container's CPU limit.
+        service["logging"] = {
+            "driver": "json-file",
+            "options": {"max-size": defaults.BATCH_LOG_MAX_SIZE, "max-file": "1"},
+        }
+        _slow_down_healthcheck(service)
     for kind in ("networks", "volumes"):
         for key, given in (rewritten.get(kind) or {}).items():
             definition = given or {}
@@ -174,6 +182,32 @@ def _limit(service: dict[str, Any]) -> None:
     deploy = service.get("deploy")
     if isinstance(deploy, dict):
         deploy.pop("resources", None)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _slow_down_healthcheck(service: dict[str, Any]) -> None:
+    """Health-check intervals and timeouts below a second are raised to a second.
+
+    >>> s = {"healthcheck": {"interval": "1ms", "timeout": "1m30s", "start_interval": "500ms"}}
+    >>> _slow_down_healthcheck(s); s["healthcheck"]
+    {'interval': '1s', 'timeout': '1m30s', 'start_interval': '1s'}
+    """
+    check = service.get("healthcheck")
+    if not isinstance(check, dict):
+        return
+    floor = defaults.BATCH_MIN_HEALTHCHECK_S
+    for key in ("interval", "timeout", "start_interval"):
+        given = check.get(key)
+        if isinstance(given, str) and _seconds(given) < floor:
+            check[key] = f"{floor:g}s"
+
+
+def _seconds(duration: str) -> float:
+    """A Go duration (``1m30s``, ``500ms``) in seconds; ``0`` when it is none."""
+    return sum(float(n) * _UNIT_S[unit] for n, unit in _DURATION.findall(duration))
 
 
 def _capped(size: Any) -> int:

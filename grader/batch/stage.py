@@ -150,7 +150,7 @@ def _copy_tree(source_fd: int, target: Path, relative: str, budget: _Budget, dep
                     )
                 )
             budget.spend(where, info.st_size)
-            _copy_file(source_fd, name, target / name, where)
+            _copy_file(source_fd, name, target / name, where, info.st_size)
         else:
             raise _Refused(_not_a_file(where, kind))
 
@@ -161,12 +161,19 @@ def _entries(directory_fd: int) -> Iterator[str]:
             yield entry.name
 
 
-def _copy_file(directory_fd: int, name: str, target: Path, where: str) -> None:
+def _copy_file(directory_fd: int, name: str, target: Path, where: str, counted: int) -> None:
     fd = os.open(name, _OPEN_FILE, dir_fd=directory_fd)
     try:
         info = os.fstat(fd)  # what was opened, not what the name pointed at a moment ago
         if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
             raise _Refused(_not_a_file(where, stat.S_IFMT(info.st_mode)))
+        if info.st_size != counted:  # swapped since it was counted against the budget
+            raise _Refused(
+                Text(
+                    fr=f"{where} a changé pendant la copie",
+                    en=f"{where} changed while it was being copied",
+                )
+            )
         with (
             os.fdopen(os.dup(fd), "rb", closefd=True) as source,
             open(target, "xb", opener=_private_opener) as sink,
@@ -229,7 +236,9 @@ def _compose_file(folder: Path) -> Path | None:
 
 
 #: Variables a ``.env`` may not set: they steer Compose, the Docker CLI or BuildKit.
-_TOOL_VARIABLE = re.compile(r"^\s*(?:export\s+)?((?:COMPOSE|DOCKER|BUILDKIT)_\w*)\s*=", re.I)
+_TOOL_VARIABLE = re.compile(
+    r"^\ufeff?\s*(?:export\s+)?((?:COMPOSE|DOCKER|BUILDKIT)_\w*)\s*[=:]", re.IGNORECASE
+)
 
 
 def _check_dotenv(path: Path) -> None:

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from grader import defaults
 from grader.engine.base import LabelSelector, Removed
 from grader.engine.facts import (
     ContainerFacts,
@@ -191,17 +192,31 @@ class DockerEngine:
         abandoned at the deadline. Once the engine has accepted the command (the exec is
         created), that is a :class:`~grader.errors.ProbeTimeout`: the command did not finish in
         the container (the caller, who knows whose container it is, decides whose fault that
-        is); an engine that did not even accept it is a plain observation error.
+        is); an engine that did not even accept it is a plain observation error. The output is
+        read as it comes and kept up to :data:`~grader.defaults.EXEC_OUTPUT_LIMIT` bytes: past
+        that, reading stops (the container is the student's, and may print without end).
         """
         from docker.errors import DockerException
 
         result: dict[str, Any] = {}
+        limit = defaults.EXEC_OUTPUT_LIMIT
 
         def run() -> None:
             try:
                 exec_id = self._api.exec_create(container_id, argv, stdout=True, stderr=True)
                 result["created"] = True
-                result["output"] = self._api.exec_start(exec_id)
+                output = bytearray()
+                stream = self._api.exec_start(exec_id, stream=True)
+                try:
+                    for chunk in stream:
+                        output += chunk[: limit - len(output)]
+                        if len(output) >= limit:
+                            break
+                finally:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
+                result["output"] = bytes(output)
                 result["code"] = self._api.exec_inspect(exec_id).get("ExitCode")
             except DockerException as exc:
                 result["error"] = exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.judge.outcome import CheckStatus
 from grader.report.files import Target, write_report
-from grader.report.sanitize import clean_text
+from grader.report.sanitize import markdown_cell
 from grader.result import GradeResult
 
 MARKS = {
@@ -16,7 +16,7 @@ MARKS = {
 
 
 def _cell(text: str) -> str:
-    return " ".join(clean_text(text, 500).split()).replace("|", "\\|")
+    return markdown_cell(text)
 
 
 def run_markdown(result: GradeResult) -> str:

@@ -32,3 +32,18 @@ def clean_text(text: str, limit: int = defaults.MESSAGE_LIMIT) -> str:
     if len(text) > limit:
         return f"{text[:limit]} […{len(text) - limit} characters cut]"
     return text
+
+
+_MARKDOWN = str.maketrans(
+    {"|": "\\|", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "`": "\\`", "\\": "\\\\"}
+)
+
+
+def markdown_cell(text: str, limit: int = 500) -> str:
+    """Text for one cell of a Markdown table: one line, clean, and inert (no HTML, no link,
+    no code span, no column break), whatever a container or a submission printed.
+
+    >>> print(markdown_cell("<img src=x> [click](http://e.x) | `id`"))
+    &lt;img src=x&gt; \\[click\\](http://e.x) \\| \\`id\\`
+    """
+    return " ".join(clean_text(text, limit).split()).translate(_MARKDOWN)

@@ -13,7 +13,7 @@ from typing import Any
 
 from grader.exercise.model import Exercise
 from grader.judge.outcome import CheckStatus
-from grader.report.sanitize import clean_text
+from grader.report.sanitize import clean_text, markdown_cell
 from grader.result import GradeResult, RunStatus
 
 
@@ -166,13 +166,15 @@ WORDS = {
 def _environment(autoescape: bool) -> Any:
     import jinja2
 
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("grader.report", "templates"),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["md"] = markdown_cell
+    return environment
 
 
 def _render(template: str, exercise: Exercise, results: Sequence[GradeResult], lang: str) -> str:

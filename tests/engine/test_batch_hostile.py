@@ -147,6 +147,40 @@ def pointing_outside(key: str) -> Build:
     return build
 
 
+def nested(name: str, text: str, how: str = "include") -> Build:
+    """The reference, with ``include: [name]`` (or a service that ``extends`` it) and ``name``
+    holding ``text`` (``{secret}`` is the canary secret's absolute path)."""
+
+    def build(folder: Path, reference: Model, canaries: Canaries) -> None:
+        model = json.loads(json.dumps(reference))
+        if how == "include":
+            model["include"] = [name]
+        else:
+            model["services"]["redis"]["extends"] = {"file": name, "service": "base"}
+        write(folder, model)
+        (folder / name).write_text(text.format(secret=canaries.secret))
+
+    return build
+
+
+def binary_key(folder: Path, reference: Model, canaries: Canaries) -> None:
+    write(folder, reference)
+    text = (folder / "compose.yaml").read_text()
+    secret = os.path.relpath(canaries.secret, folder)
+    text = text.replace(
+        "services:\n", f"services:\n  leak:\n    image: x\n    !!binary ZW52X2ZpbGU=: {secret}\n", 1
+    )
+    (folder / "compose.yaml").write_text(text)
+
+
+def many_networks(folder: Path, reference: Model, canaries: Canaries) -> None:
+    model = json.loads(json.dumps(reference))
+    names = [f"n{i}" for i in range(40)]
+    model["networks"] |= {name: {} for name in names}
+    model["services"]["redis"]["networks"] = ["moby-network", *names]
+    write(folder, model)
+
+
 def dockerfile_outside(folder: Path, reference: Model, canaries: Canaries) -> None:
     model = json.loads(json.dumps(reference))
     model["services"]["redis"]["build"] = {
@@ -231,6 +265,30 @@ HOSTILE: dict[str, tuple[Build, str]] = {
     "dotenv-compose-file": (dotenv("COMPOSE_FILE=/etc/passwd"), ".env sets COMPOSE_FILE"),
     "alias-bomb": (alias_bomb, "YAML anchors and aliases"),
     "models": (top(models={"m": {"model": "ai/smollm2"}}), "models"),
+    # Files that `include` and `extends` make Compose read are prescanned as the first one.
+    "nested-include-env-file": (
+        nested("inc.yaml", "services:\n  leak:\n    image: x\n    env_file: {secret}\n"),
+        "inc.yaml: services.leak.env_file",
+    ),
+    "nested-extends-env-file": (
+        nested("base.yaml", "services:\n  base:\n    image: x\n    env_file: {secret}\n",
+               how="extends"),
+        "base.yaml: services.base.env_file",
+    ),
+    "nested-include-of-an-outside-file": (
+        nested("inc.yaml", "include: [{secret}]\n"), "inc.yaml: include: '/",
+    ),
+    "nested-alias-bomb": (
+        nested("inc.yaml", "x-a: &a [1,1,1,1,1,1,1,1,1,1]\n"
+               + "".join(f"x-{i}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+                         f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n"
+                         for i in range(8))),
+        "YAML anchors and aliases",
+    ),
+    "binary-key": (binary_key, "a key must be plain text"),
+    "port-target-ranges": (changed(ports=["1-65535"]), "ports declared (at most 50)"),
+    "many-networks": (many_networks, "networks (at most 8)"),
+    "dotenv-colon-form": (dotenv("COMPOSE_PROFILES: x"), ".env sets COMPOSE_PROFILES"),
 }  # fmt: skip
 
 

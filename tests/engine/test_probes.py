@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,31 @@ def test_grading_changes_nothing(
 
     wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="probes removed")
     assert _snapshot(docker_client) == before
+
+
+ENDLESS_CAT = """\
+FROM {base}
+COPY endless /bin/endless
+RUN ["/bin/busybox", "sh", "-c", \
+     "/bin/busybox rm /bin/cat && /bin/busybox ln -s /bin/endless /bin/cat"]
+CMD ["sleep", "3600"]
+"""
+
+
+def test_the_one_exec_reads_a_bounded_output(
+    lab: LabBuilder, engine: DockerEngine, docker_client: docker.DockerClient, busybox: str
+) -> None:
+    """A student's image whose `cat` prints without end: the grader keeps 64 KiB and stops
+    reading (its memory stays bounded), within the command's deadline."""
+    image = build_test_image(
+        docker_client, "tp-grader-test/endless-cat:latest", ENDLESS_CAT,
+        endless="#!/bin/sh\nexec /bin/busybox yes 0123456789abcdef0123456789abcdef\n",
+    )  # fmt: skip
+    container = lab.run("graphite", image)
+    started = time.monotonic()
+
+    code, output = engine.exec_in(container, ["cat", "/proc/1/status"], deadline_s=10)
+
+    assert len(output) == defaults.EXEC_OUTPUT_LIMIT
+    assert time.monotonic() - started < 10
+    assert code == -1  # still running when the grader stopped reading: no exit code yet
