@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import docker
 import pytest
+import requests
 
 from grader import defaults
 from tests.support.lab import LabBuilder, lab_builder
@@ -22,9 +23,22 @@ def lab(docker_client: docker.DockerClient) -> Iterator[LabBuilder]:
         yield builder
 
 
+def _stop_if_the_engine_is_gone(docker_client: docker.DockerClient, when: str) -> None:
+    """Once the engine stops answering, every later test fails for that reason alone: stop the
+    run there, naming the test around which it stopped, the one worth reading."""
+    try:
+        docker_client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        pytest.exit(f"the Docker Engine stopped answering {when}: {exc}", returncode=1)
+
+
 @pytest.fixture(autouse=True)
-def _no_probe_left(docker_client: docker.DockerClient) -> Iterator[None]:
+def _no_probe_left(
+    request: pytest.FixtureRequest, docker_client: docker.DockerClient
+) -> Iterator[None]:
+    _stop_if_the_engine_is_gone(docker_client, f"before {request.node.nodeid}")
     yield
+    _stop_if_the_engine_is_gone(docker_client, f"during {request.node.nodeid}")
 
     def gone() -> bool:
         return not docker_client.api.containers(

@@ -5,7 +5,8 @@ the first one's docker0 bridge; in a namespace made here (``ip netns add``) and 
 ``nsenter --net`` (not ``ip netns exec``, which remounts /sys and breaks the daemon's cgroup
 setup) it has its own bridges and published ports, reachable only through its socket. Images
 are copied in with save/load. Teardown stops the daemon, unmounts what it left under its
-folders, removes them and the namespace; the first engine is checked to be as before.
+folders, removes them and the namespace; the first engine is checked to be as before, and to
+answer, once the second is up and once it is gone.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator
             "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
             "-H", f"unix://{socket}", "--pidfile", str(root / "docker.pid"),
             "--storage-driver", driver,
+            # Where a system containerd runs, both engines would share it: their own
+            # namespaces keep the second one's tasks and plugins apart from the first's.
+            "--containerd-namespace", namespace,
+            "--containerd-plugins-namespace", f"{namespace}-plugins",
         ]  # fmt: skip
         process = subprocess.Popen(
             command,
@@ -71,6 +76,7 @@ def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator
         for image in images:  # docker save | docker load
             second.api.load_image(b"".join(first.api.get_image(image)))
         second.close()
+        first.ping()  # the first engine outlived the second one's start
         yield url
     finally:
         _stop(process)
