@@ -40,7 +40,7 @@ from grader.exercise.catalog import find  # noqa: E402
 from grader.setup.stand_ins import build_stand_ins  # noqa: E402
 from tests.engine.test_batch import CLASS, make_class  # noqa: E402
 from tests.engine.test_tp_reseau import build_reseau  # noqa: E402
-from tests.support.images import BUSYBOX, build_busybox  # noqa: E402
+from tests.support.images import BUSYBOX, suite_images  # noqa: E402
 from tests.support.lab import lab_builder  # noqa: E402
 from tests.support.second_engine import second_engine  # noqa: E402
 
@@ -120,16 +120,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     client = docker.from_env()
-    build_busybox(client)
-    engine = connect()
-    here = engine.info.endpoint
-    images = build_stand_ins(find("tp-reseau"), engine, BUSYBOX)
-    engine.close()
-    one = run(1, args.submissions, images, [here])
-    four = run(4, args.submissions, images, [here])
-    with second_engine(client, [BUSYBOX, *images.values()]) as other:
-        two_by_two = run(2, args.submissions, images, [here, other])
-    check = self_check_seconds(images)
+    with suite_images(client):
+        engine = connect()
+        here = engine.info.endpoint
+        images = build_stand_ins(find("tp-reseau"), engine, BUSYBOX)
+        engine.close()
+        one = run(1, args.submissions, images, [here])
+        four = run(4, args.submissions, images, [here])
+        with second_engine(client, [BUSYBOX, *images.values()]) as other:
+            two_by_two = run(2, args.submissions, images, [here, other])
+        check = self_check_seconds(images)
     heading = ("engines", "jobs", "wall (s)", "per min", "ratio", "up (s)", "down (s)", "harness")
     print("{:>7} {:>4} {:>9} {:>8} {:>6} {:>7} {:>8} {:>8}".format(*heading))
     for r in (one, four, two_by_two):

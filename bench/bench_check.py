@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
 from grader.setup.stand_ins import build_stand_ins  # noqa: E402
-from tests.support.images import build_busybox  # noqa: E402
+from tests.support.images import build_busybox, suite_images  # noqa: E402
 from tests.support.lab import LabBuilder, lab_builder  # noqa: E402
 
 Builder = Callable[[LabBuilder, dict[str, str], Path], dict[str, str]]
@@ -111,7 +111,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    results = [bench(exercise_id, args.runs) for exercise_id in args.exercises]
+    with suite_images(docker.from_env()):
+        results = [bench(exercise_id, args.runs) for exercise_id in args.exercises]
     print(f"{'exercise':<12} {'grade (s)':>10} {'shell (s)':>10} {'ratio':>7}  runs")
     for r in results:
         print(

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.exercise.catalog import available  # noqa: E402
-from tests.support.images import BUSYBOX, build_busybox  # noqa: E402
+from tests.support.images import BUSYBOX, suite_images  # noqa: E402
 
 
 def selftest(exercise: str, jobs: int) -> dict[str, object]:
@@ -55,8 +55,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[4])
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    build_busybox(docker.from_env())
-    rows = [selftest(exercise, jobs) for exercise in available() for jobs in args.jobs]
+    with suite_images(docker.from_env()):
+        rows = [selftest(exercise, jobs) for exercise in available() for jobs in args.jobs]
     print(f"{'exercise':<12} {'jobs':>4} {'wall (s)':>9} {'setups':>7} {'killed':>7} {'equiv':>6}")
     for row in rows:
         print(

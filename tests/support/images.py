@@ -10,8 +10,10 @@ real, and no later grading on the machine can pick up a test double.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -106,6 +108,17 @@ def remove_test_images(client: docker.DockerClient) -> None:
         for image in dangling:
             with contextlib.suppress(docker.errors.DockerException):
                 client.api.remove_image(image["Id"], force=False)
+
+
+@contextlib.contextmanager
+def suite_images(client: docker.DockerClient) -> Iterator[str]:
+    """The suite's busybox for a script outside pytest (the benchmarks): built on entry, and
+    every test image and stand-in removed on exit, unless TPG_KEEP_TEST_IMAGES=1."""
+    try:
+        yield build_busybox(client)
+    finally:
+        if os.environ.get("TPG_KEEP_TEST_IMAGES") != "1":
+            remove_test_images(client)
 
 
 BIN_ONLY_BUSYBOX = "tp-grader-test/busybox-bin-only:latest"
