@@ -16,6 +16,7 @@ from grader.cli.common import (
     LangOption,
     ParamOption,
     ProbeImageOption,
+    StandInsOption,
     console,
     errors_as_exit_codes,
     lang_of,
@@ -32,13 +33,7 @@ def selftest_command(
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
         typer.Option("--json", help="Write the selftest's JSON report here (- for stdout)."),
     ] = None,
-    stand_ins: Annotated[
-        bool,
-        typer.Option(
-            "--stand-ins",
-            help="Offline: build the exercise's small stand-in images from the probe image.",
-        ),
-    ] = False,
+    stand_ins: StandInsOption = False,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Mutants set up and graded at once.")
     ] = defaults.SELFTEST_JOBS,

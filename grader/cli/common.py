@@ -122,6 +122,13 @@ MinScoreOption = Annotated[
         "every check).",
     ),
 ]
+StandInsOption = Annotated[
+    bool,
+    typer.Option(
+        "--stand-ins",
+        help="Offline: build the exercise's small stand-in images from the probe image.",
+    ),
+]
 StudentOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(

@@ -26,6 +26,7 @@ from grader.cli.common import (
     ProbeImageOption,
     Reports,
     Session,
+    StandInsOption,
     StudentOption,
     SummaryMdOption,
     console,
@@ -164,13 +165,7 @@ def demo(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--image", help="Use another image: NAME=REF (repeatable)."),
     ] = None,
-    stand_ins: Annotated[
-        bool,
-        typer.Option(
-            "--stand-ins",
-            help="Offline: build the exercise's small stand-in images from the probe image.",
-        ),
-    ] = False,
+    stand_ins: StandInsOption = False,
     json_path: JsonOption = None,
     junit_path: JunitOption = None,
     junit_flavor: JunitFlavorOption = "standard",
