@@ -6,7 +6,12 @@ stand-in images) and replays them, in one run:
 - ``--jobs 1`` on this machine's engine (the baseline);
 - ``--jobs 4`` on it;
 - ``--jobs 2`` on each of two engines: this one and a second one in a network namespace of its
-  own (as tests/support/second_engine.py starts it, as root).
+  own (as tests/support/second_engine.py starts it, as root);
+- ``--jobs 4`` on this machine's engine again, beside a CPU hog (one spinning process per
+  core): a correct setup must score full marks however busy the machine.
+
+Every row counts its wrong verdicts (a score other than the one the submission's variant
+deserves): they must be 0.
 
 It prints each one's throughput and their ratios to the baseline, and the time per submission
 the harness adds beyond ``compose up`` + ``compose down`` (against one self-check's time, the
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
 import yaml
@@ -40,6 +46,7 @@ from grader.exercise.catalog import find  # noqa: E402
 from grader.setup.stand_ins import build_stand_ins  # noqa: E402
 from tests.engine.test_batch import CLASS, make_class  # noqa: E402
 from tests.engine.test_tp_reseau import build_reseau  # noqa: E402
+from tests.support.cpu_hog import cpu_hog  # noqa: E402
 from tests.support.images import BUSYBOX, suite_images  # noqa: E402
 from tests.support.lab import lab_builder  # noqa: E402
 from tests.support.second_engine import second_engine  # noqa: E402
@@ -71,7 +78,7 @@ def self_check_seconds(images: dict[str, str], runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def run(jobs: int, count: int, images: dict[str, str], urls: list[str]) -> dict[str, float]:
+def run(jobs: int, count: int, images: dict[str, str], urls: list[str]) -> dict[str, Any]:
     exercise = find("tp-reseau")
     targets = [EngineTarget(connect(url), url) for url in urls]
     with tempfile.TemporaryDirectory() as work:
@@ -92,16 +99,18 @@ def run(jobs: int, count: int, images: dict[str, str], urls: list[str]) -> dict[
         wall = time.perf_counter() - started
     for target in targets:
         target.engine.close()
-    wrong = [r.student for r in report.results if r.status.value != "graded"]
-    if wrong:
-        raise SystemExit(f"submissions not graded: {wrong}")
     expected = {student: CLASS[variant][2] for student, variant in students.items()}
-    if {r.student: r.score for r in report.results} != expected:
-        raise SystemExit("scores differ from the expected ones")
+    wrong = sorted(
+        r.student
+        for r in report.results
+        if r.status.value != "graded" or r.score != expected[r.student]
+    )
     overheads = [(t["end"] - t["start"]) - t["up"] - t["down"] for t in report.timings.values()]
     return {
         "engines": len(urls),
         "jobs": jobs,
+        "wrong_verdicts": len(wrong),
+        "wrong": wrong,
         "wall_s": round(wall, 2),
         "per_minute": round(60 * count / wall, 2),
         "overhead_median_s": round(statistics.median(overheads), 3),
@@ -129,15 +138,23 @@ def main() -> None:
         four = run(4, args.submissions, images, [here])
         with second_engine(client, [BUSYBOX, *images.values()]) as other:
             two_by_two = run(2, args.submissions, images, [here, other])
+        with cpu_hog():
+            hogged = run(4, args.submissions, images, [here])
         check = self_check_seconds(images)
-    heading = ("engines", "jobs", "wall (s)", "per min", "ratio", "up (s)", "down (s)", "harness")
-    print("{:>7} {:>4} {:>9} {:>8} {:>6} {:>7} {:>8} {:>8}".format(*heading))
-    for r in (one, four, two_by_two):
+    heading = ("row", "wall (s)", "per min", "ratio", "up (s)", "down (s)", "harness", "wrong")
+    print("{:>22} {:>9} {:>8} {:>6} {:>7} {:>8} {:>8} {:>6}".format(*heading))
+    rows = {
+        "--jobs 1": one,
+        "--jobs 4": four,
+        "--jobs 2 x two engines": two_by_two,
+        "--jobs 4 + CPU hog": hogged,
+    }
+    for name, r in rows.items():
         ratio = r["per_minute"] / one["per_minute"]
         print(
-            f"{r['engines']:>7} {r['jobs']:>4} {r['wall_s']:>9.1f} {r['per_minute']:>8.1f} "
-            f"{ratio:>6.2f} {r['compose_up_median_s']:>7.2f} {r['compose_down_median_s']:>8.2f} "
-            f"{r['overhead_median_s']:>8.2f}"
+            f"{name:>22} {r['wall_s']:>9.1f} {r['per_minute']:>8.1f} {ratio:>6.2f} "
+            f"{r['compose_up_median_s']:>7.2f} {r['compose_down_median_s']:>8.2f} "
+            f"{r['overhead_median_s']:>8.2f} {r['wrong_verdicts']:>6}"
         )
     print(
         f"one self-check (grade check, median): {check:.2f} s; harness per submission: "
@@ -148,11 +165,16 @@ def main() -> None:
             "jobs1": one,
             "jobs4": four,
             "two_engines_jobs2": two_by_two,
+            "jobs4_cpu_hog": hogged,
             "ratio_jobs4": four["per_minute"] / one["per_minute"],
             "ratio_two_engines": two_by_two["per_minute"] / one["per_minute"],
             "self_check_s": check,
         }
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if any(r["wrong_verdicts"] for r in rows.values()):
+        raise SystemExit(
+            f"wrong verdicts: { {n: r['wrong'] for n, r in rows.items() if r['wrong']} }"
+        )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,16 @@ same observations with one docker command and one throwaway probe each. Prints m
 ratio grade/shell (goal: <= 1.0); both must report full marks, or the timing means nothing.
 
     python bench/bench_check.py [tp-reseau ...] [--runs 7] [--json out.json]
+
+tp-overlay is measured only when named, on an engine that may become a swarm manager (one of
+your own, through ``DOCKER_HOST``): its reference runs on a single-node swarm, made for the
+run when the engine is in none, and left afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -29,9 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from grader.engine.connection import connect  # noqa: E402
 from grader.exercise.catalog import find  # noqa: E402
+from grader.setup.solution import reference_solution  # noqa: E402
 from grader.setup.stand_ins import build_stand_ins  # noqa: E402
 from tests.support.images import build_busybox, suite_images  # noqa: E402
 from tests.support.lab import LabBuilder, lab_builder  # noqa: E402
+from tests.support.swarm_lab import overlay_reference  # noqa: E402
 
 Builder = Callable[[LabBuilder, dict[str, str], Path], dict[str, str]]
 
@@ -70,10 +77,24 @@ def bench(exercise_id: str, runs: int) -> dict[str, object]:
     images = build_stand_ins(exercise, engine, probe)
     grade_times: list[float] = []
     shell_times: list[float] = []
-    with lab_builder(client) as lab, tempfile.TemporaryDirectory(dir="/tmp") as host_root:
-        params = reference_builders()[exercise_id](lab, images, Path(host_root))
+    with (
+        lab_builder(client) as lab,
+        tempfile.TemporaryDirectory(dir="/tmp") as host_root,
+        contextlib.ExitStack() as stack,
+    ):
+        project: str | None = None
+        if exercise_id == "tp-overlay":  # services, not containers: a builder of its own
+            params = stack.enter_context(overlay_reference(client, images))
+        elif exercise_id == "tp-compose":  # a Compose project: its reference solution, built
+            project = "tpgbench-compose"
+            stack.enter_context(
+                reference_solution(exercise, engine=engine, project=project, images=images)
+            )
+            params = {}
+        else:
+            params = reference_builders()[exercise_id](lab, images, Path(host_root))
         grade_argv = [sys.executable, "-m", "grader", "check", exercise_id, "--lang", "en"]
-        grade_argv += ["--probe-image", probe]
+        grade_argv += ["--probe-image", probe, *(["--project", project] if project else [])]
         grade_argv += [
             arg for key, value in params.items() for arg in ("--param", f"{key}={value}")
         ]
@@ -81,6 +102,7 @@ def bench(exercise_id: str, runs: int) -> dict[str, object]:
             "env",
             f"PROBE={probe}",
             *(f"{key.upper()}={value}" for key, value in params.items()),
+            *([f"PROJECT={project}"] if project else []),
         ]
         shell_argv += ["bash", str(ROOT / "bench" / "shell-checkers" / f"{exercise_id}.sh")]
         for argv in (grade_argv, shell_argv):  # warm both (page cache, image layers)
@@ -107,7 +129,7 @@ def bench(exercise_id: str, runs: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("exercises", nargs="*", default=list(reference_builders()))
+    parser.add_argument("exercises", nargs="*", default=[*reference_builders(), "tp-compose"])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

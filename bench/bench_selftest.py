@@ -5,7 +5,11 @@ Runs the whole command (Python start-up, stand-in builds, every mutant) once per
 equivalent). Absolute times are this machine's (2 cores); the ratio between ``--jobs`` values
 is the figure that carries over.
 
-    python bench/bench_selftest.py [--jobs 1 4] [--json out.json]
+    python bench/bench_selftest.py [--jobs 1 4] [--json out.json] [--swarm]
+
+Swarm labs (tp-overlay) make the engine a swarm manager for their run: they are left out
+unless ``--swarm`` says the engine (``DOCKER_HOST``) may become one, never the shared engine
+of a machine others use.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.exercise.catalog import available  # noqa: E402
+from grader.exercise.catalog import available, find  # noqa: E402
 from tests.support.images import BUSYBOX, suite_images  # noqa: E402
 
 
@@ -50,13 +54,20 @@ def selftest(exercise: str, jobs: int) -> dict[str, object]:
     }
 
 
+def _on_a_swarm(exercise: str) -> bool:
+    solution = find(exercise).solution
+    return solution is not None and solution.stack
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, nargs="+", default=[4])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--swarm", action="store_true", help="also the swarm labs")
     args = parser.parse_args()
+    labs = [lab for lab in available() if args.swarm or not _on_a_swarm(lab)]
     with suite_images(docker.from_env()):
-        rows = [selftest(exercise, jobs) for exercise in available() for jobs in args.jobs]
+        rows = [selftest(exercise, jobs) for exercise in labs for jobs in args.jobs]
     print(f"{'exercise':<12} {'jobs':>4} {'wall (s)':>9} {'setups':>7} {'killed':>7} {'equiv':>6}")
     for row in rows:
         print(

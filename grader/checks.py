@@ -29,7 +29,7 @@ from grader.judge.lab import Lab, Observation
 from grader.judge.outcome import CheckFailed
 from grader.observe.dns import DnsAnswer, DnsLookup
 from grader.observe.http import HttpGet, HttpResult
-from grader.observe.tcp import TcpConnect, TcpResult
+from grader.observe.tcp import TcpConnect, TcpResult, TcpToContainer
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -51,6 +51,7 @@ __all__ = [
     "Params",
     "TcpConnect",
     "TcpResult",
+    "TcpToContainer",
     "Text",
     "check",
     "expect",

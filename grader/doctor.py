@@ -12,7 +12,7 @@ from enum import Enum
 
 from grader import defaults
 from grader.compose import find_compose, run_bounded
-from grader.errors import GraderError
+from grader.errors import GraderError, probe_image_build_command
 from grader.i18n import Text
 
 
@@ -86,13 +86,14 @@ def diagnose(host: str | None = None, probe_image: str = defaults.PROBE_IMAGE) -
 def _probe_image(present: bool, image: str) -> Finding:
     if present:
         return Finding(Level.OK, PROBE_IMAGE, Text.same(image))
+    build = probe_image_build_command(image)
     return Finding(
         Level.NOTE,
         PROBE_IMAGE,
         Text(
             fr=f"{image} — absente du moteur : téléchargée à la première correction "
-            "(hors ligne : --probe-image IMAGE_LOCALE)",
+            f"(hors ligne, construisez-la ici : `{build}`, ou --probe-image IMAGE_LOCALE)",
             en=f"{image} — not on the engine: pulled at the first grading "
-            "(offline: --probe-image LOCAL_IMAGE)",
+            f"(offline, build it here: `{build}`, or --probe-image LOCAL_IMAGE)",
         ),
     )

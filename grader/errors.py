@@ -21,6 +21,9 @@ The tree, with the exit code the CLI gives each branch::
 
 from __future__ import annotations
 
+import os
+
+from grader import defaults
 from grader.i18n import Text
 
 
@@ -90,17 +93,20 @@ class EngineUnreachable(EnvironmentProblem):
 
 class ProbeImageUnavailable(EnvironmentProblem):
     def __init__(self, image: str, reason: str) -> None:
+        build = probe_image_build_command(image)
         super().__init__(
             Text(
                 fr=(
                     f"image de sonde {image} absente du moteur et impossible à télécharger "
-                    f"({reason}). Hors ligne, indiquez une image busybox locale avec "
-                    "--probe-image IMAGE ou GRADER_PROBE_IMAGE=IMAGE."
+                    f"({reason}). Hors ligne, construisez-la ici depuis le busybox statique "
+                    f"de la machine : `{build}` (ou indiquez une image busybox locale avec "
+                    "--probe-image IMAGE ou GRADER_PROBE_IMAGE=IMAGE)."
                 ),
                 en=(
                     f"probe image {image} is not on the engine and could not be pulled "
-                    f"({reason}). Offline, point at a local busybox image with "
-                    "--probe-image IMAGE or GRADER_PROBE_IMAGE=IMAGE."
+                    f"({reason}). Offline, build it here from this machine's static busybox: "
+                    f"`{build}` (or point at a local busybox image with --probe-image IMAGE "
+                    "or GRADER_PROBE_IMAGE=IMAGE)."
                 ),
             )
         )
@@ -136,3 +142,10 @@ class ProbeTimeout(ObservationError):
                 en=f"probe '{purpose}' did not finish within {deadline_s:g} s",
             )
         )
+
+
+def probe_image_build_command(image: str) -> str:
+    """The command that builds ``image`` here, offline (``grade probe-image build``)."""
+    if image == os.environ.get(defaults.PROBE_IMAGE_ENV, defaults.PROBE_IMAGE):
+        return "grade probe-image build"
+    return f"grade probe-image build --tag {image}"

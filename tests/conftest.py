@@ -12,7 +12,7 @@ from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
 from tests.support.images import BUSYBOX
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.workers"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,6 +2,7 @@
 # A plain docker-CLI checker for tp-reseau, as a teacher would write one: the same
 # observations as `grade check tp-reseau`, one docker command each and one throwaway busybox
 # probe per network observation. The baseline of bench/bench_check.py; prints "score/20".
+# TCP goes to the address the engine gave redis (redis2), never to a name the app resolves.
 set -u
 PROBE=${PROBE:-busybox:1.36.1}
 score=0
@@ -21,7 +22,7 @@ if [ $redis_ok = 1 ] && [ $app_ok = 1 ]; then
   ip=$(docker inspect redis --format '{{(index .NetworkSettings.Networks "moby-network").IPAddress}}')
   if docker run --rm --network container:moby-counter "$PROBE" timeout 3 nslookup -type=a redis 127.0.0.11 2>/dev/null | grep -q "Address: $ip\$"; then
     pass 3 dns-redis
-    docker run --rm --network container:moby-counter "$PROBE" timeout 4 nc -w 3 redis 6379 -e true >/dev/null 2>&1 \
+    docker run --rm --network container:moby-counter "$PROBE" timeout 4 nc -w 3 "$ip" 6379 -e true >/dev/null 2>&1 \
       && pass 2 app-vers-redis || miss app-vers-redis
   else
     miss dns-redis
@@ -44,7 +45,7 @@ if [ "$driver2" = bridge ] && [ "$nets2" = "true moby-network2 " ]; then
   ip2=$(docker inspect redis2 --format '{{(index .NetworkSettings.Networks "moby-network2").IPAddress}}' 2>/dev/null)
   if docker run --rm --network container:moby-counter2 "$PROBE" timeout 3 nslookup -type=a redis 127.0.0.11 2>/dev/null | grep -q "Address: $ip2\$"; then
     pass 2 alias-redis
-    docker run --rm --network container:moby-counter2 "$PROBE" timeout 4 nc -w 3 redis 6379 -e true >/dev/null 2>&1 \
+    docker run --rm --network container:moby-counter2 "$PROBE" timeout 4 nc -w 3 "$ip2" 6379 -e true >/dev/null 2>&1 \
       && pass 1 redis2-joignable || miss redis2-joignable
   else
     miss alias-redis

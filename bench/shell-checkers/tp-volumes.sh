@@ -2,6 +2,8 @@
 # A plain docker-CLI checker for tp-volumes, as a teacher would write one: the same
 # observations as `grade check tp-volumes`, one docker command or throwaway busybox probe each.
 # The baseline of bench/bench_check.py; prints "score/20". Host folders: DATA_DIR, BACKUP_DIR.
+# graphite's user is read by a probe in its PID namespace, its files with docker cp: nothing of
+# graphite's image runs.
 set -u
 PROBE=${PROBE:-busybox:1.36.1}
 DATA_DIR=${DATA_DIR:-/tmp/data}
@@ -52,12 +54,13 @@ if [ $dump_ok = 1 ]; then
   else miss sauvegarde; fi
 fi
 
-uid=$(docker exec graphite cat /proc/1/status 2>/dev/null | awk '/^Uid:/ {print $3}')
-name=$(docker exec graphite cat /etc/passwd 2>/dev/null | awk -F: -v u="$uid" '$3 == u {print $1; exit}')
-owner=$(docker exec graphite stat -c %u /data/graphite 2>/dev/null)
+uids=$(docker run --rm --pid container:graphite --network none --read-only "$PROBE" cat /proc/1/status 2>/dev/null | awk '/^Uid:/ {print $2, $3, $4}')
+uid=$(echo "$uids" | cut -d' ' -f2)
+name=$(docker cp graphite:/etc/passwd - 2>/dev/null | tar -xOf - 2>/dev/null | awk -F: -v u="$uid" '$3 == u {print $1; exit}')
+owner=$(docker cp graphite:/data/graphite - 2>/dev/null | tar -tv --numeric-owner -f - 2>/dev/null | head -1 | awk '{split($2, o, "/"); print o[1]}')
 if docker image inspect tp-graphite >/dev/null 2>&1 && running graphite \
   && [ "$(mount_of graphite /data/graphite | cut -d' ' -f1,3)" = "volume graphite_data" ] \
-  && [ -n "$uid" ] && [ "$uid" != 0 ] && [ "$name" = graphite ] && [ "$owner" = "$uid" ]; then
+  && [ -n "$uid" ] && ! echo " $uids " | grep -q ' 0 ' && [ "$name" = graphite ] && [ "$owner" = "$uid" ]; then
   pass 3 permissions
 else miss permissions; fi
 echo "$score/20"

@@ -1,16 +1,25 @@
 """Checks of tp-volumes; points, titles, hints and prerequisites: rubrics/tp-volumes.yaml.
 
-Everything here is read without starting a container: mounts from inspect data, files through
-the archive API (in the student's containers, and in never-started readers mounting the volume
-or the engine host's folders read-only). The one exception is who graphite's main process runs
-as, which only a command inside it can tell (see grader.observe.process).
+Files and mounts are read without starting a container: mounts from inspect data, files
+through the archive API (in the student's containers, and in never-started readers mounting the
+volume or the engine host's folders read-only). Who graphite's main process runs as is the
+kernel's to tell: one probe of the grader's image, in graphite's PID namespace, reads it (see
+grader.observe.process); it starts first and runs while the other checks read files.
 """
 
 from __future__ import annotations
 
 import posixpath
 
+import pytest
+
 from grader.checks import Lab, Params, Text, check, expect, messages
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _graphite_user_read_early(lab: Lab, params: Params) -> None:
+    """The lab's one probe (who graphite's main process runs as), started before the checks."""
+    lab.observe_main_process_user(params.graphite)
 
 
 def in_container(name: str) -> Text:

@@ -22,7 +22,9 @@ were in error).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -31,7 +33,7 @@ from typing import Any
 
 from grader import defaults
 from grader.engine.facts import EngineInfo
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 from grader.exercise.model import Exercise
 from grader.i18n import Text, as_lang
 from grader.judge.outcome import CheckOutcome, CheckStatus
@@ -49,15 +51,45 @@ OUTCOMES_FILE = "outcomes.json"
 OUTCOMES_SCHEMA = "tp-grader.outcomes/1"
 
 
+_PLAIN_FOLDER = re.compile(r"[a-z0-9@_+-][a-z0-9@._+-]{0,99}")
+
+
 def safe_folder_name(student: str) -> str:
-    """A student id as one path component (ids from a hosts file may hold anything)."""
-    name = re.sub(r"[^A-Za-z0-9@._+-]", "_", student).strip(".") or "_"
-    return name[:120]
+    """A student id as one path component, distinct for distinct ids: a plain lowercase id is
+    its own folder; any other (upper case, which a case-insensitive filesystem would fold,
+    spaces, anything a hosts file or a roster may hold, a very long id) is its cleaned,
+    shortened form, ``~`` (which no plain id holds), and a 128-bit digest of the id.
+
+    >>> safe_folder_name("ada"), safe_folder_name("Ada")
+    ('ada', 'ada~99a563ab2f6e21e96998f9fddd2a2bab')
+    """
+    if _PLAIN_FOLDER.fullmatch(student):
+        return student
+    cleaned = re.sub(r"[^a-z0-9@._+-]+", "_", student.lower()).strip("._")[:80] or "_"
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{cleaned}~{digest}"
 
 
 class BatchOutputs:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser()
+
+    def check_writable(self) -> None:
+        """Raise :class:`~grader.errors.UsageError` (before any student is graded) when the
+        output folder cannot be made or written."""
+        probe = self.root / f".tp-grader-write-test-{os.getpid()}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise UsageError(
+                Text(
+                    fr=f"le dossier de sortie {self.root} ne peut pas être écrit ({reason})",
+                    en=f"the output folder {self.root} cannot be written ({reason})",
+                )
+            ) from exc
 
     def student_folder(self, student: str) -> Path:
         return self.root / "students" / safe_folder_name(student)
@@ -145,6 +177,7 @@ def outcomes_dict(result: GradeResult) -> dict[str, Any]:
                 "status": check.outcome.status.value,
                 "message": _text(check.outcome.message) if check.outcome.message else None,
                 "duration_s": check.outcome.duration_s,
+                "retries": check.outcome.retries,
             }
             for check in result.sheet.checks
         ],
@@ -165,6 +198,7 @@ def result_from_outcomes(data: Mapping[str, Any], exercise: Exercise) -> GradeRe
             status=CheckStatus(item["status"]),
             message=_from_text(item["message"]) if item.get("message") else None,
             duration_s=float(item.get("duration_s") or 0.0),
+            retries=int(item.get("retries") or 0),
         )
         for item in data.get("checks") or ()
     ]

@@ -21,6 +21,7 @@ in, a model out.
 from __future__ import annotations
 
 import copy
+import math
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -67,7 +68,7 @@ def isolate(
     labels: Mapping[str, str],
     params: Params | None = None,
 ) -> Isolated:
-    """Rewrite ``model`` (a copy) for project ``project``.
+    """Rewrite ``model`` (a copy) for project ``project``: every rewrite below, in turn.
 
     ``scratch`` is the run's folder on the engine host; ``ports`` are the pool ports given to
     the run, one per entry of :func:`published_ports`; ``params`` are the student's (their
@@ -75,28 +76,17 @@ def isolate(
     """
     params = params or exercise.params
     rewritten: dict[str, Any] = copy.deepcopy(dict(model))
-    notes: list[Text] = []
-    rewritten.pop("name", None)
-    overrides, port_notes = _rewrite_ports(rewritten, exercise, params, ports)
-    notes += port_notes
-    paths = {name: posixpath.normpath(str(params[name])) for name in exercise.host_paths}
-    for service_name, service in (rewritten.get("services") or {}).items():
-        if service.pop("container_name", None) is not None:
-            notes.append(
-                _scoped(
-                    f"container_name du service {service_name}",
-                    f"container_name of service {service_name}",
-                )
-            )
-        for mount in service.get("volumes") or ():
-            if mount.get("type") == "bind":
-                mount["source"] = _in_scratch(str(mount["source"]), paths, scratch)
-            if mount.get("type") == "tmpfs":
-                tmpfs = mount.setdefault("tmpfs", {})
-                tmpfs["size"] = str(_capped(tmpfs.get("size")))
-        if service.get("tmpfs"):
-            service["tmpfs"] = [_capped_tmpfs(entry) for entry in _as_list(service["tmpfs"])]
-        _limit(service)
+    overrides, notes = loopback_ports(rewritten, exercise, params, ports)
+    notes += scoped_names(rewritten, project)
+    overrides |= scratch_binds(rewritten, exercise, params, scratch)
+    for service in (rewritten.get("services") or {}).values():
+        capped_tmpfs(service)
+        limits(service)
+        # Raw sockets would let a program forge, inside its own namespace, the answers of
+        # another address (a TCP handshake, a DNS reply): no lab needs them.
+        service["cap_drop"] = sorted(
+            {*map(str, _as_list(service.get("cap_drop") or [])), "NET_RAW"}
+        )
         # What the engine keeps for a container stays bounded: logs, and health checks that
         # dockerd itself runs, outside the container's CPU limit.
         service["logging"] = {
@@ -104,21 +94,66 @@ def isolate(
             "options": {"max-size": defaults.BATCH_LOG_MAX_SIZE, "max-file": "1"},
         }
         _slow_down_healthcheck(service)
+    own_images(rewritten, project, labels)
+    add_labels(rewritten, labels)
+    return Isolated(rewritten, overrides, tuple(dict.fromkeys(notes)))
+
+
+def scoped_names(model: dict[str, Any], project: str) -> list[Text]:
+    """Fixed names removed (the project's ``name:``, ``container_name:``, a network's or a
+    volume's ``name:``): every object is ``<project>_<key>``. Returns the notes saying so."""
+    notes: list[Text] = []
+    model.pop("name", None)
+    for service_name, service in (model.get("services") or {}).items():
+        if service.pop("container_name", None) is not None:
+            notes.append(
+                _scoped(
+                    f"container_name du service {service_name}",
+                    f"container_name of service {service_name}",
+                )
+            )
     for kind in ("networks", "volumes"):
-        for key, given in (rewritten.get(kind) or {}).items():
+        for key, given in (model.get(kind) or {}).items():
             definition = given or {}
             name = definition.pop("name", None)
             if name is not None and name != f"{project}_{key}":
                 what = "réseau" if kind == "networks" else "volume"
                 notes.append(_scoped(f"name du {what} {key}", f"name of {kind[:-1]} {key}"))
-            rewritten[kind][key] = definition
-    overrides |= {name: f"{scratch}/{name}" for name in paths}
-    own_built_images(rewritten, project, labels)
-    add_labels(rewritten, labels)
-    return Isolated(rewritten, overrides, tuple(dict.fromkeys(notes)))
+            model[kind][key] = definition
+    return notes
 
 
-def _rewrite_ports(
+def scratch_binds(
+    model: dict[str, Any], exercise: Exercise, params: Params, scratch: str
+) -> dict[str, str]:
+    """Binds of the exercise's declared host folders become folders of the run's own (the
+    review refused any other bind). Returns the parameters telling the checks where."""
+    paths = {name: posixpath.normpath(str(params[name])) for name in exercise.host_paths}
+    for service in (model.get("services") or {}).values():
+        for mount in service.get("volumes") or ():
+            if mount.get("type") == "bind":
+                mount["source"] = _in_scratch(str(mount["source"]), paths, scratch)
+    return {name: f"{scratch}/{name}" for name in paths}
+
+
+def capped_tmpfs(service: dict[str, Any]) -> None:
+    """Every tmpfs of ``service`` (``tmpfs:`` entries and tmpfs mounts) sized, at most
+    :data:`~grader.defaults.BATCH_TMPFS_BYTES`."""
+    for mount in service.get("volumes") or ():
+        if mount.get("type") == "tmpfs":
+            tmpfs = mount.setdefault("tmpfs", {})
+            tmpfs["size"] = str(_capped(tmpfs.get("size")))
+    if service.get("tmpfs"):
+        service["tmpfs"] = [_capped_tmpfs(entry) for entry in _as_list(service["tmpfs"])]
+
+
+def own_images(model: dict[str, Any], project: str, labels: Mapping[str, str]) -> None:
+    """Images the submission builds get a tag of the run's own, and the batch's labels on
+    top of their ``build.labels`` (see :func:`grader.compose.own_built_images`)."""
+    own_built_images(model, project, labels)
+
+
+def loopback_ports(
     model: dict[str, Any], exercise: Exercise, params: Params, pool: list[int]
 ) -> tuple[dict[str, str], list[Text]]:
     given = dict(zip(published_ports(model), pool, strict=True))
@@ -165,8 +200,10 @@ def _in_scratch(source: str, paths: Mapping[str, str], scratch: str) -> str:
     return f"{scratch}/refused"
 
 
-def _limit(service: dict[str, Any]) -> None:
-    """Memory, CPU and pids limits: the batch's, or the student's where lower."""
+def limits(service: dict[str, Any]) -> None:
+    """Memory, CPU and pids limits: the batch's, or the student's where lower; a CPU weight
+    no higher than the engine's default (a student cannot outweigh the others); no
+    ``deploy.resources``, which would take precedence."""
     memory = _bytes(service.get("mem_limit"))
     limit = min(memory, defaults.BATCH_MEMORY_BYTES) if memory else defaults.BATCH_MEMORY_BYTES
     service["mem_limit"] = limit
@@ -175,10 +212,13 @@ def _limit(service: dict[str, Any]) -> None:
     shm = _bytes(service.get("shm_size"))
     if shm:
         service["shm_size"] = min(shm, defaults.BATCH_TMPFS_BYTES)
-    cpus = float(service.get("cpus") or 0)
+    cpus = _number(service.get("cpus"))
     service["cpus"] = min(cpus, defaults.BATCH_CPUS) if cpus > 0 else defaults.BATCH_CPUS
-    pids = int(service.get("pids_limit") or 0)
+    pids = int(_number(service.get("pids_limit")))
     service["pids_limit"] = min(pids, defaults.BATCH_PIDS) if pids > 0 else defaults.BATCH_PIDS
+    shares = int(_number(service.get("cpu_shares")))
+    if "cpu_shares" in service:
+        service["cpu_shares"] = min(max(shares, 2), defaults.BATCH_CPU_SHARES)
     deploy = service.get("deploy")
     if isinstance(deploy, dict):
         deploy.pop("resources", None)
@@ -189,17 +229,25 @@ _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
 
 
 def _slow_down_healthcheck(service: dict[str, Any]) -> None:
-    """Health-check intervals and timeouts below a second are raised to a second.
+    """Health-check intervals below a second are raised to a second, timeouts below ten seconds
+    to ten seconds (:data:`~grader.defaults.BATCH_MIN_HEALTHCHECK_TIMEOUT_S` says why).
 
-    >>> s = {"healthcheck": {"interval": "1ms", "timeout": "1m30s", "start_interval": "500ms"}}
+    >>> s = {"healthcheck": {"interval": "1ms", "timeout": "1s", "start_interval": "500ms"}}
     >>> _slow_down_healthcheck(s); s["healthcheck"]
-    {'interval': '1s', 'timeout': '1m30s', 'start_interval': '1s'}
+    {'interval': '1s', 'timeout': '10s', 'start_interval': '1s'}
+    >>> s = {"healthcheck": {"interval": "1m", "timeout": "1m30s"}}
+    >>> _slow_down_healthcheck(s); s["healthcheck"]
+    {'interval': '1m', 'timeout': '1m30s'}
     """
     check = service.get("healthcheck")
     if not isinstance(check, dict):
         return
-    floor = defaults.BATCH_MIN_HEALTHCHECK_S
-    for key in ("interval", "timeout", "start_interval"):
+    floors = {
+        "interval": defaults.BATCH_MIN_HEALTHCHECK_S,
+        "timeout": defaults.BATCH_MIN_HEALTHCHECK_TIMEOUT_S,
+        "start_interval": defaults.BATCH_MIN_HEALTHCHECK_S,
+    }
+    for key, floor in floors.items():
         given = check.get(key)
         if isinstance(given, str) and _seconds(given) < floor:
             check[key] = f"{floor:g}s"
@@ -221,6 +269,19 @@ def _capped_tmpfs(entry: Any) -> str:
     kept = [o for o in options.split(",") if o and not o.startswith("size=")]
     size = next((o[5:] for o in options.split(",") if o.startswith("size=")), None)
     return ":".join([path, ",".join([f"size={_capped(size)}", *kept])])
+
+
+def _number(value: Any) -> float:
+    """``value`` as a number; 0 (the batch's own limit then applies) when it is none.
+
+    >>> _number("1.5"), _number(None), _number("lots")
+    (1.5, 0.0, 0.0)
+    """
+    try:
+        number = float(value) if value not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _bytes(value: Any) -> int:

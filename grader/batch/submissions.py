@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import re
 from collections.abc import Iterable
@@ -23,8 +24,47 @@ class Submission:
     folder: Path
 
 
+def readable_id(name: str) -> str:
+    """A folder name as a student id every report can show: the name itself when it is valid
+    UTF-8 and printable, else the same with each undecodable byte and invisible character
+    written as an escape (``\\xff``, ``\\u202e``).
+
+    >>> readable_id("ada"), readable_id("b\\udcffob"), readable_id("eve\\u202e")
+    ('ada', 'b\\\\xffob', 'eve\\\\u202e')
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def unique_ids(names: list[str]) -> list[str]:
+    """The student id of each folder name, all distinct: a readable name is its own id; a name
+    that had to be escaped (:func:`readable_id`) gets a digest of its bytes, lengthened until
+    no other id is the same.
+
+    >>> unique_ids(["ada", "ad\\udce1", "ad\\\\xe1"])
+    ['ada', 'ad\\\\xe1~4724ce347b8e', 'ad\\\\xe1']
+    """
+    ids: list[str | None] = [name if readable_id(name) == name else None for name in names]
+    taken = {i for i in ids if i is not None}
+    for index, name in enumerate(names):
+        if ids[index] is not None:
+            continue
+        shown = readable_id(name)
+        digest = hashlib.sha256(os.fsencode(name)).hexdigest()
+        for width in (12, 24, 64):
+            candidate = f"{shown}~{digest[:width]}"
+            if candidate not in taken:
+                break
+        else:  # a name made to equal every digest's form: the folder's position decides
+            candidate = f"{shown}~{digest}~{index}"
+        ids[index] = candidate
+        taken.add(candidate)
+    return [i or "" for i in ids]
+
+
 def find_submissions(root: Path) -> list[Submission]:
-    """Every sub-folder of ``root`` is a student (its name is the student id), sorted.
+    """Every sub-folder of ``root`` is a student (its name is the student id, see
+    :func:`unique_ids`), sorted.
 
     ``root`` may be relative, start with ``~`` or end with a slash. Entries that are symbolic
     links are kept (staging refuses them, with the reason in the student's report); files and
@@ -38,11 +78,15 @@ def find_submissions(root: Path) -> list[Submission]:
             )
         )
     entries = sorted(
-        entry
-        for entry in folder.iterdir()
-        if not entry.name.startswith(".") and (entry.is_symlink() or entry.is_dir())
+        (
+            entry
+            for entry in folder.iterdir()
+            if not entry.name.startswith(".") and (entry.is_symlink() or entry.is_dir())
+        ),
+        key=lambda entry: os.fsencode(entry.name),
     )
-    return [Submission(entry.name, entry) for entry in entries]
+    ids = unique_ids([entry.name for entry in entries])
+    return [Submission(student, entry) for student, entry in zip(ids, entries, strict=True)]
 
 
 def roster_submissions(root: Path, roster: Iterable[RosterEntry]) -> list[Submission]:

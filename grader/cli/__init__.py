@@ -10,12 +10,13 @@ are in error.
 - :mod:`grader.cli.common` -- shared options, exit codes, reports, one grading's run;
 - :mod:`grader.cli.student` -- ``list``, ``show``, ``check``, ``demo``, ``doctor``;
 - :mod:`grader.cli.teacher` -- ``batch``, ``rescore``, ``clean``;
-- :mod:`grader.cli.author` -- ``selftest``, ``new``.
+- :mod:`grader.cli.author` -- ``selftest``, ``new``;
+- :mod:`grader.cli.classroom` -- ``serve``, ``class``, ``join``, ``push``, ``leave``.
 """
 
 from __future__ import annotations
 
-from grader.cli import author, student, teacher  # noqa: F401 - importing registers the commands
+from grader.cli import author, classroom, student, teacher  # noqa: F401 - importing registers the commands
 from grader.cli._app import app
 
 __all__ = ["app", "main"]

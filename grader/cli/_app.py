@@ -29,6 +29,11 @@ app = typer.Typer(
     "`grade EXERCISE` is short for `grade check EXERCISE`.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help: rich's help renderer imports rich.markdown and markdown-it, most of `grade
+    # --help`'s start-up; commands load rich themselves when they print with it.
+    rich_markup_mode=None,
+    # As wide as the terminal (click's plain help stops at 80 columns otherwise).
+    context_settings={"max_content_width": 200},
     add_completion=True,
 )
 

@@ -257,15 +257,17 @@ class Reports:
     def targets(self) -> dict[str, Target | None]:
         """Each report option and where it goes."""
         from grader.report.files import as_target
+        from grader.report.outputs import output
 
-        options = {
-            "--json": self.json,
-            "--junit": self.junit,
-            "--gradescope": self.gradescope,
-            "--summary-md": self.summary_md,
+        values = {
+            "json": self.json,
+            "junit": self.junit,
+            "gradescope": self.gradescope,
+            "summary-md": self.summary_md,
         }
         return {
-            name: None if value is None else as_target(value) for name, value in options.items()
+            output(name).option: None if value is None else as_target(value)
+            for name, value in values.items()
         }
 
     @property
@@ -293,43 +295,17 @@ class Reports:
     def write(self, result: GradeResult) -> None:
         """Write every report (one that fails does not stop the others), then raise a
         :class:`UsageError` for the first that failed."""
-        from grader.report import gradescope, json_report, junit, markdown
-        from grader.report.files import STDOUT
+        from grader.report.outputs import OUTPUTS, output, write_outputs
 
         targets = self.targets()
-        writes: list[tuple[Target | None, Callable[[Target], None]]] = [
-            (targets["--json"], lambda to: json_report.write_json(result, to)),
-            (
-                targets["--junit"],
-                lambda to: junit.write_junit(result, to, self.junit_flavor),  # type: ignore[arg-type]
-            ),
-            (targets["--gradescope"], lambda to: gradescope.write_gradescope(result, to)),
-            (targets["--summary-md"], lambda to: markdown.append_markdown(result, to)),
-        ]
+        wanted = [(o, target) for o in OUTPUTS if (target := targets.get(o.option)) is not None]
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             # A path by GitHub's contract, never standard output.
-            writes.append((Path(step_summary), lambda to: markdown.append_markdown(result, to)))
-        failed: UsageError | None = None
-        for target, write in writes:
-            if target is None:
-                continue
-            try:
-                write(target)
-            except OSError as exc:
-                where = (
-                    Text(fr="sortie standard", en="standard output")
-                    if target == STDOUT
-                    else Text.same(str(target))
-                )
-                failed = failed or UsageError(
-                    Text(
-                        fr="rapport impossible à écrire : {where}: {why}",
-                        en="cannot write report: {where}: {why}",
-                    ).format(where=where, why=exc.strerror)
-                )
+            wanted.append((output("summary-md"), Path(step_summary)))
+        failed = write_outputs(result, wanted, flavor=self.junit_flavor)
         if failed is not None:
-            raise failed
+            raise UsageError(failed)
 
     def exit_code(self, result: GradeResult) -> int:
         if result.interrupted:
@@ -347,9 +323,11 @@ def graded(
     host: str | None,
     quiet: bool,
     reports: Reports,
+    after: Callable[[GradeResult], Text | None] | None = None,
 ) -> None:
     """Find the exercise, connect, run ``run(exercise, engine)`` with live progress, write the
-    reports, print the result and exit with its code."""
+    reports, print the result and exit with its code. ``after`` runs last (the class push): a
+    line it returns is printed with the result; it never changes the exit code."""
     from grader.engine.connection import connect
     from grader.exercise.catalog import find
     from grader.report.terminal import LiveProgress, render
@@ -371,6 +349,9 @@ def graded(
         if not quiet:
             # With a report on standard output, that output holds the report and nothing else.
             render(result, console(stderr=reports.to_stdout))
+    line = after(result) if after is not None else None
+    if line is not None and not quiet:
+        console(stderr=reports.to_stdout).print(escape(line.render(lang)), soft_wrap=True)
     raise typer.Exit(reports.exit_code(result))
 
 

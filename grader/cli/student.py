@@ -1,5 +1,5 @@
 """The students' commands: ``list``, ``show``, ``check`` (and ``grade EXERCISE``), ``demo``,
-``doctor``."""
+``doctor``, ``probe-image build``."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ from grader.cli.common import (
     os_user,
     pairs,
 )
+from grader.i18n import Text
 
 if TYPE_CHECKING:
+    from grader.classroom.membership import Membership
     from grader.exercise.model import Exercise
-    from grader.i18n import Text
     from grader.result import GradeResult
 
 
@@ -109,14 +110,22 @@ def check(
     probe_image: ProbeImageOption = defaults.PROBE_IMAGE,
     param: ParamOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+    no_push: Annotated[
+        bool,
+        typer.Option("--no-push", help="Do not send this report to the class joined."),
+    ] = False,
 ) -> None:
-    """Grade your live Docker setup for EXERCISE."""
+    """Grade your live Docker setup for EXERCISE (and, once you joined a class with `grade
+    join`, send the report to it)."""
+    from grader.classroom.membership import joined
     from grader.compose import find_project
-    from grader.harness.run import grade
+    from grader.harness.run import GradeRequest, grade
 
     chosen = lang_of(lang)
     overrides = pairs(param, "--param")
-    who = student or os_user()
+    # Once a class is joined, its student id is the default one (the class knows no other).
+    membership = joined()
+    who = student or (membership.student if membership else None) or os_user()
 
     def run(exercise: Exercise, session: Session) -> GradeResult:
         settings = exam_settings(
@@ -130,9 +139,8 @@ def check(
         if exercise.compose_project and project is None:
             found = find_project(Path.cwd(), os.environ)
             graded_project, notes = found.name, (found.note,)
-        return grade(
+        request = GradeRequest(
             exercise,
-            engine=session.engine,
             student=who,
             lang=chosen,
             project=graded_project,
@@ -140,11 +148,20 @@ def check(
             notes=notes,
             probe_image=probe_image,
             param_overrides=settings.overrides,
-            observer=session.observer,
-            on_pull_progress=session.on_progress,
             variant=settings.fingerprint,
             exam=settings.exam,
         )
+        return grade(
+            request,
+            engine=session.engine,
+            observer=session.observer,
+            on_pull_progress=session.on_progress,
+        )
+
+    def push(result: GradeResult) -> Text | None:
+        if membership is None or no_push or result.interrupted:
+            return None
+        return push_to_class(result, membership)
 
     graded(
         run,
@@ -155,7 +172,23 @@ def check(
         reports=Reports(
             json_path, junit_path, junit_flavor, gradescope_path, summary_md, min_score
         ),
+        after=push,
     )
+
+
+def push_to_class(result: GradeResult, membership: Membership) -> Text:
+    """Send the report to the class joined; never raises (grading is done, and stays so)."""
+    try:
+        from grader.classroom.client import push
+        from grader.report.json_report import to_dict
+
+        return push(to_dict(result), membership)
+    except Exception as exc:  # a push problem never fails the grading
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        return Text(
+            fr=f"non envoyé à la classe {membership.class_name} : {detail}",
+            en=f"not sent to class {membership.class_name}: {detail}",
+        )
 
 
 @app.command("demo")
@@ -233,3 +266,69 @@ def doctor(
             soft_wrap=True,
         )
     raise typer.Exit(0 if all(f.ok for f in findings) else 3)
+
+
+probe_image_app = typer.Typer(
+    help="The probe image: `grade probe-image build` makes one here, offline.",
+    no_args_is_help=True,
+)
+app.add_typer(probe_image_app, name="probe-image")
+
+
+@probe_image_app.command("build")
+def probe_image_build(
+    tag: Annotated[
+        str,
+        typer.Option(
+            "--tag",
+            envvar=defaults.PROBE_IMAGE_ENV,
+            help="Tag of the image built: the probe image grading uses by default.",
+            show_default=True,
+        ),
+    ] = defaults.PROBE_IMAGE,
+    busybox: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--busybox",
+            metavar="PATH",
+            help="The static busybox to build from. Default: Debian's busybox-static "
+            "(/bin/busybox), else the first static busybox on PATH.",
+            dir_okay=False,
+        ),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Build it anew when the engine already has the tag."),
+    ] = False,
+    host: HostOption = None,
+    lang: LangOption = defaults.DEFAULT_LANG,
+) -> None:
+    """Build the probe image from this machine's static busybox, offline.
+
+    Tagged as the probe image grading uses by default, so every command works afterwards."""
+    from grader.engine.connection import connect
+    from grader.setup.probe_image import build_probe_image, find_busybox
+
+    chosen = lang_of(lang)
+    with errors_as_exit_codes(chosen):
+        found = find_busybox(busybox)  # refused before the engine is asked anything
+        engine = connect(host)
+        try:
+            built = build_probe_image(engine, found, tag, replace=replace)
+        finally:
+            engine.close()
+    if built is None:
+        typer.echo(
+            Text(
+                fr=f"{tag} est déjà sur le moteur : rien construit (--replace la reconstruit)",
+                en=f"{tag} is already on the engine: nothing built (--replace builds it anew)",
+            ).render(chosen)
+        )
+        return
+    short = built.image_id.removeprefix("sha256:")[:12]
+    typer.echo(
+        Text(
+            fr=f"{tag} construite ({short}) depuis {found.path} (BusyBox {found.version})",
+            en=f"built {tag} ({short}) from {found.path} (BusyBox {found.version})",
+        ).render(chosen)
+    )

@@ -68,6 +68,14 @@ def batch(
     max_services: Annotated[
         int, typer.Option("--max-services", min=1, help="Refuse submissions with more services.")
     ] = defaults.BATCH_MAX_SERVICES,
+    registry: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--registry",
+            help="Also allow images from this registry host (repeatable; Docker Hub, ghcr.io, "
+            "quay.io... are allowed by default).",
+        ),
+    ] = None,
     roster: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
@@ -85,9 +93,10 @@ def batch(
 ) -> None:
     """Grade a class: replay submission folders, or grade students' engines in place. With a
     course key, each student is graded against their own exam variant."""
+    from grader.batch.outputs import BatchOutputs
     from grader.batch.replay import EngineTarget
     from grader.batch.roster import read_roster
-    from grader.batch.run import grade_in_place, replay_batch
+    from grader.batch.run import ensure_replayable, grade_in_place, replay_batch
     from grader.batch.submissions import find_submissions, read_hosts, roster_submissions
     from grader.engine.connection import choose_endpoint, connect
     from grader.exercise.catalog import find
@@ -96,6 +105,9 @@ def batch(
     from grader.report.progress import BatchProgress
 
     chosen = lang_of(lang)
+    if hosts is None:
+        with errors_as_exit_codes(chosen):  # a lab graded in place only says so first
+            ensure_replayable(find(exercise_id))
     if (submissions is None) == (hosts is None):
         raise typer.BadParameter("give SUBMISSIONS_DIR or --hosts, not both", param_hint="--hosts")
     if hosts is not None and host:
@@ -106,6 +118,7 @@ def batch(
         raise typer.BadParameter("use idnumber, email or username", param_hint="--id-column")
     with errors_as_exit_codes(chosen):
         exercise = find(exercise_id)
+        BatchOutputs(out).check_writable()  # before any engine or student is touched
         stop = threading.Event()
         key = course_key(course_key_file)
         exam_rules = exam or load_course_config(course_config).exam
@@ -138,6 +151,7 @@ def batch(
                         exercise, found, targets=targets, out_dir=out, jobs=jobs,
                         resume=resume, lang=chosen, probe_image=probe_image,
                         id_column=id_column, max_services=max_services, observer=progress,
+                        registries=(*defaults.BATCH_REGISTRIES, *(registry or ())),
                         stop=stop, variants=variants, exam=exam_rules,
                     )  # fmt: skip
             finally:
@@ -146,37 +160,50 @@ def batch(
     _batch_summary(report, out, chosen)
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(1 if report.to_look_at else 0)
+    raise typer.Exit(1 if report.to_look_at or report.problems else 0)
 
 
 def _batch_summary(report: BatchReport, out: Path, lang: Lang) -> None:
+    from grader.report.sanitize import clean_text
+
+    def say(text: Text) -> None:
+        console().print(text.render(lang), highlight=False, markup=False)
+
+    def ids(students: list[str]) -> str:
+        shown = [clean_text(student, 80) for student in students[:20]]
+        return ", ".join(shown) + (" …" if len(students) > 20 else "")
+
     counts = Counter(result.status.value for result in report.results)
-    line = Text(
-        fr="{graded} corrigées, {refused} refusées, {error} en erreur — bilan : {summary}",
-        en="{graded} graded, {refused} refused, {error} errors — summary: {summary}",
-    ).format(
-        graded=counts["graded"],
-        refused=counts["refused"],
-        error=counts["error"],
-        summary=out / "summary.html",
+    summary = (report.written_to or out) / "summary.html"
+    say(
+        Text(
+            fr="{graded} corrigées, {refused} refusées, {error} en erreur — bilan : {summary}",
+            en="{graded} graded, {refused} refused, {error} errors — summary: {summary}",
+        ).format(
+            graded=counts["graded"],
+            refused=counts["refused"],
+            error=counts["error"],
+            summary=summary,
+        )
     )
-    console().print(line.render(lang), highlight=False, markup=False)
-    look = [r.student for r in report.to_look_at]
+    for problem in report.problems:
+        say(Text(fr="problème : ", en="problem: ") + problem)
+    if report.not_graded:
+        listing = ids(list(report.not_graded))
+        say(
+            Text(
+                fr=f"non corrigées ({len(report.not_graded)}, --resume les corrigera) : {listing}",
+                en=f"not graded ({len(report.not_graded)}, --resume grades them): {listing}",
+            )
+        )
     flagged = [f"{r.student} ({' '.join(r.flags)})" for r in report.results if r.flags]
     if flagged:
-        listing = ", ".join(flagged)
-        console().print(
-            Text(fr=f"signalés : {listing}", en=f"flagged: {listing}").render(lang),
-            highlight=False,
-            markup=False,
-        )
+        listing = ids(flagged)
+        say(Text(fr=f"signalés : {listing}", en=f"flagged: {listing}"))
+    look = [r.student for r in report.to_look_at]
     if look:
-        listing = ", ".join(look[:20]) + (" …" if len(look) > 20 else "")
-        console().print(
-            Text(fr=f"à examiner : {listing}", en=f"to look at: {listing}").render(lang),
-            highlight=False,
-            markup=False,
-        )
+        listing = ids(look)
+        say(Text(fr=f"à examiner : {listing}", en=f"to look at: {listing}"))
 
 
 @app.command("rescore")
@@ -238,12 +265,18 @@ def variant_command(
     exercise_id: Annotated[str, typer.Argument(metavar="EXERCISE", help="Exercise id.")],
     student: Annotated[str, typer.Option("--student", help="The student's id.")],
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object, parameter -> value, on stdout.")
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object on stdout: exercise, student, course_key, fingerprint, "
+            "parameters (name -> value), varying (names).",
+        ),
     ] = False,
     course_key_file: CourseKeyOption = None,
     lang: LangOption = defaults.DEFAULT_LANG,
 ) -> None:
-    """A student's exam variant: the values of the parameters that vary."""
+    """Every parameter of EXERCISE for STUDENT (with a course key: their variant's values;
+    without: the defaults), the ones that vary per student marked."""
     import json
 
     from grader.exercise.catalog import find
@@ -252,20 +285,37 @@ def variant_command(
     chosen = lang_of(lang)
     with errors_as_exit_codes(chosen):
         exercise = find(exercise_id)
-        variant = exercise.variant(student, course_key(course_key_file))
-    values = {**{k: exercise.params[k] for k in variant.values}, **variant.values}
-    if as_json:
-        typer.echo(json.dumps(values, ensure_ascii=False))
-        return
-    if not values:
+        key = course_key(course_key_file)
+        variant = exercise.variant(student, key)
+        # Typed as the lab declares them (a port stays an integer in the JSON).
+        values = dict(exercise.params.with_overrides(variant.overrides()))
+    declared = {v.parameter for v in exercise.variations}
+    varying = [name for name in values if name in declared]  # in the lab's order
+    if key is None:
+        # On stderr: standard output holds the values and nothing else (the JSON stays whole).
+        where = f"--course-key-file, ${defaults.COURSE_KEY_ENV}"
         typer.echo(
             Text(
-                fr="pas de clé de cours : les noms par défaut pour tous",
-                en="no course key: the default names for everyone",
-            ).render(chosen)
+                fr=f"pas de clé de cours ({where}) : les valeurs par défaut, celles de tous",
+                en=f"no course key is set ({where}): the default values, everyone's",
+            ).render(chosen),
+            err=True,
         )
+    if as_json:
+        shown = {
+            "exercise": exercise.id,
+            "student": student,
+            "course_key": key is not None,
+            "fingerprint": variant.fingerprint,
+            "parameters": values,
+            "varying": varying,
+        }
+        typer.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    mark = Text(fr="  (varie)", en="  (varies)").render(chosen)
+    width = max((len(name) for name in values), default=0)
     for name, value in values.items():
-        typer.echo(f"{name} = {value}")
+        typer.echo(f"{name.ljust(width)} = {value}{mark if name in varying else ''}")
 
 
 @app.command("variants")

@@ -7,7 +7,7 @@
 - :mod:`grader.compose.discovery` -- the project of a folder, named as Compose names it.
 """
 
-from grader.compose.binary import COMPOSE_ENV, find_compose
+from grader.compose.binary import COMPOSE_ENV, compose_executable, find_compose
 from grader.compose.bounded import CommandResult, run_bounded
 from grader.compose.discovery import FoundProject, find_project
 from grader.compose.model import add_labels, built_image_tag, own_built_images
@@ -20,6 +20,7 @@ __all__ = [
     "FoundProject",
     "add_labels",
     "built_image_tag",
+    "compose_executable",
     "find_compose",
     "find_project",
     "own_built_images",

@@ -56,6 +56,37 @@ def _found_compose() -> tuple[str, ...]:
     )
 
 
+#: Where the Docker CLI looks for its plugins (``docker compose`` is one).
+_PLUGIN_FOLDERS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+def compose_executable() -> Path:
+    """The file of the Compose v2 program found on this machine (the ``docker compose``
+    plugin's own file when that is the one), ``$GRADER_COMPOSE`` aside (it may be a wrapper,
+    which no sandbox could run): batch grading copies it into a sandbox image."""
+    argv = list(_found_compose())
+    if len(argv) >= 2 and Path(argv[0]).name == "docker" and argv[1] == "compose":
+        for folder in _PLUGIN_FOLDERS:
+            candidate = Path(folder).expanduser() / "docker-compose"
+            if candidate.is_file():
+                return candidate.resolve()
+    found = shutil.which(argv[0]) if argv else None
+    if found is None:
+        raise ToolMissing(
+            Text(
+                fr=f"le programme de docker compose est introuvable ({' '.join(argv)})",
+                en=f"the docker compose program cannot be found ({' '.join(argv)})",
+            )
+        )
+    return Path(found).resolve()
+
+
 def _answers(argv: list[str], must_contain: str = "") -> bool:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)

@@ -95,8 +95,10 @@ def untrusted_environment(home: Path, host: str | None) -> dict[str, str]:
         "COMPOSE_STATUS_STDOUT": "false",
         "COMPOSE_DISABLE_ENV_FILE": "false",
     }
-    # How the batch reaches a TLS engine: the machine's settings, not the submission's.
-    for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+    # How the batch reaches a TLS or SSH engine: the machine's settings, not the submission's
+    # (ssh finds its keys and configuration through the user's passwd entry, not $HOME; an
+    # agent is found through SSH_AUTH_SOCK).
+    for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "SSH_AUTH_SOCK"):
         if key in os.environ:
             env[key] = os.environ[key]
     if host:

@@ -1,7 +1,9 @@
 """Observation's lowest layer: the one narrow seam to a Docker Engine.
 
 - :mod:`grader.engine.base` -- the :class:`Engine` protocol every observation goes through;
-- :mod:`grader.engine.facts` -- inspect data as frozen dataclasses;
+- :mod:`grader.engine.facts` -- inspect data as frozen dataclasses (swarm services and tasks
+  too);
+- :mod:`grader.engine.swarm` -- what a swarm lab's reference solution asks a manager to make;
 - :mod:`grader.engine.probe` -- short-lived, labelled, deadline-bound probe containers;
 - :mod:`grader.engine.docker_engine` and :mod:`grader.engine.connection` -- the real engine.
 """
@@ -15,6 +17,10 @@ from grader.engine.facts import (
     Mount,
     NetworkFacts,
     PortBinding,
+    ServiceFacts,
+    ServicePort,
+    SwarmFacts,
+    TaskFacts,
     VolumeFacts,
 )
 from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
@@ -33,5 +39,9 @@ __all__ = [
     "ProbeOutput",
     "ProbeSpec",
     "Removed",
+    "ServiceFacts",
+    "ServicePort",
+    "SwarmFacts",
+    "TaskFacts",
     "VolumeFacts",
 ]

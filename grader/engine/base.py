@@ -17,9 +17,14 @@ from grader.engine.facts import (
     EngineInfo,
     ImageFacts,
     NetworkFacts,
+    ServiceFacts,
+    SwarmFacts,
+    TaskFacts,
     VolumeFacts,
 )
 from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
+from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec
+from grader.engine.swarm import ContainerSpec, ServiceSpec
 
 #: Label selectors: ``{"key": "value"}`` matches that value, ``{"key": None}`` any value.
 LabelSelector = Mapping[str, str | None]
@@ -62,6 +67,46 @@ class Engine(Protocol):
 
     def images(self, labels: LabelSelector) -> list[ImageFacts]: ...
 
+    # -- swarm (a lab on a swarm: tp-overlay) ----------------------------------------------
+    def swarm(self) -> SwarmFacts:
+        """This engine's place in a swarm (``inactive`` when it is in none)."""
+        ...
+
+    def service(self, ref: str) -> ServiceFacts | None:
+        """A swarm service by name or id, or ``None`` (also when not in a swarm)."""
+        ...
+
+    def services(self, labels: LabelSelector) -> list[ServiceFacts]: ...
+
+    def tasks(self, service_id: str) -> list[TaskFacts]:
+        """Every task the swarm keeps for the service (its history included)."""
+        ...
+
+    def init_swarm(self) -> None: ...
+
+    def leave_swarm(self) -> None: ...
+
+    def create_network(
+        self, name: str, driver: str, *, attachable: bool, labels: Mapping[str, str]
+    ) -> str: ...
+
+    def create_volume(
+        self, name: str, driver: str, options: Mapping[str, str], labels: Mapping[str, str]
+    ) -> None: ...
+
+    def create_service(self, spec: ServiceSpec) -> str: ...
+
+    def remove_services(self, labels: LabelSelector) -> int:
+        """Remove every service matching ``labels`` (the swarm then stops their tasks)."""
+        ...
+
+    def start_container(self, spec: ContainerSpec) -> str: ...
+
+    def remove_network(self, name: str) -> bool:
+        """Remove network ``name`` (by name: one the engine made for a run, such as the swarm's
+        gateway bridge); whether it is gone."""
+        ...
+
     def pull(self, ref: str, on_progress: Callable[[str], None] | None = None) -> None: ...
 
     def build_image(
@@ -71,6 +116,20 @@ class Engine(Protocol):
         ...
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput: ...
+
+    def run_sandboxed(self, spec: SandboxSpec) -> ProbeOutput:
+        """Run a tool of tp-grader's own over copied-in files, where nothing else exists
+        (:mod:`grader.engine.sandbox`); the output carries the exit status."""
+        ...
+
+    def tool_image(self, tag: str, labels: Mapping[str, str], context: Callable[[], bytes]) -> str:
+        """The id of the image labelled ``labels``, built from ``context()`` as ``tag`` if
+        absent."""
+        ...
+
+    def build_bounded(self, spec: BuildSpec) -> BuildOutcome:
+        """Build an image within limits and a deadline (a submission's)."""
+        ...
 
     def create_reader(
         self, image: str, mounts: tuple[ProbeMount, ...], labels: Mapping[str, str]
@@ -85,12 +144,19 @@ class Engine(Protocol):
         stopped with :class:`~grader.errors.ObservationError` beyond ``max_bytes``."""
         ...
 
-    def exec_in(self, container_id: str, argv: list[str], deadline_s: float) -> tuple[int, bytes]:
-        """Run ``argv`` inside a student's container; returns (exit code, output)."""
+    def remove_containers(self, labels: LabelSelector) -> int:
+        """Force-remove every container matching ``labels``; returns how many there were.
+        Health-checked ones are stopped first (:meth:`stop_health_checked`)."""
         ...
 
-    def remove_containers(self, labels: LabelSelector) -> int:
-        """Force-remove every container matching ``labels``; returns how many there were."""
+    def stop_health_checked(self, labels: LabelSelector) -> int:
+        """Kill every running container matching ``labels`` that has a health check, wait
+        (bounded) until they have stopped, then give the engine's health monitors
+        :data:`~grader.defaults.HEALTH_PROBE_GRACE_S` to finish a probe they had begun.
+
+        Called before anything removes such containers (``compose down`` included): dockerd
+        20.10 dereferences a nil container, and dies, when a container is removed while one of
+        its health probes starts. Returns how many were stopped."""
         ...
 
     def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:
@@ -102,6 +168,10 @@ class Engine(Protocol):
     def remove_labelled(self, labels: LabelSelector) -> Removed:
         """Remove every container (with its anonymous volumes), then network, then volume
         matching ``labels``."""
+        ...
+
+    def ping(self) -> bool:
+        """Whether the engine answers now (within :data:`~grader.defaults.CLEANUP_TIMEOUT_S`)."""
         ...
 
     def close(self) -> None: ...

@@ -152,12 +152,22 @@ class ContainerFacts:
     network_mode: str = "default"
     endpoints: tuple[Endpoint, ...] = ()
     ports: tuple[PortBinding, ...] = ()
+    exposed: tuple[tuple[int, str], ...] = ()
+    """The ports the container exposes (``EXPOSE``, ``expose:``, ``--expose``), as
+    ``(port, protocol)``."""
     mounts: tuple[Mount, ...] = ()
     links: tuple[str, ...] = ()
     """Legacy links (``HostConfig.Links``), as ``/target:/container/alias``."""
     volumes_from: tuple[VolumesFrom, ...] = ()
     """``--volumes-from`` entries, each a container name or id and a mode."""
     user: str = ""
+    pid_mode: str = ""
+    """``HostConfig.PidMode``: empty (a PID namespace of its own), ``host``, or
+    ``container:<name or id>`` (another container's)."""
+    pid: int = 0
+    """``State.Pid``: the main process's PID on the engine host; 0 when not running."""
+    userns_mode: str = ""
+    """``HostConfig.UsernsMode``: empty (the engine's user namespace), or ``host``."""
     health: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     restart_count: int = 0
@@ -231,6 +241,7 @@ class ContainerFacts:
                 for name, ep in (settings.get("Networks") or {}).items()
             ),
             ports=_parse_ports(settings.get("Ports") or {}),
+            exposed=_parse_exposed(config.get("ExposedPorts") or {}),
             mounts=tuple(
                 Mount(
                     type=str(m.get("Type", "")),
@@ -246,12 +257,25 @@ class ContainerFacts:
                 VolumesFrom.parse(str(entry)) for entry in host_config.get("VolumesFrom") or ()
             ),
             user=str(config.get("User") or ""),
+            pid_mode=str(host_config.get("PidMode") or ""),
+            pid=int(state.get("Pid") or 0),
+            userns_mode=str(host_config.get("UsernsMode") or ""),
             health=str(health) if health else None,
             labels=dict(config.get("Labels") or {}),
             restart_count=int(data.get("RestartCount") or 0),
             started_at=engine_time(str(state.get("StartedAt") or "")),
             observed_at=observed_at,
         )
+
+
+def _parse_exposed(exposed: Mapping[str, Any]) -> tuple[tuple[int, str], ...]:
+    """``{"6379/tcp": {}}`` as ``((6379, "tcp"),)``; ranges and junk skipped."""
+    found: list[tuple[int, str]] = []
+    for key in exposed:
+        port, _, protocol = str(key).partition("/")
+        if port.isdigit():
+            found.append((int(port), protocol or "tcp"))
+    return tuple(sorted(found))
 
 
 def _parse_ports(ports: Mapping[str, Any]) -> tuple[PortBinding, ...]:
@@ -281,6 +305,8 @@ class NetworkFacts:
     internal: bool = False
     config_only: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    attachable: bool = False
+    """A swarm-scoped network standalone containers may join (``--attachable``)."""
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> NetworkFacts:
@@ -292,6 +318,7 @@ class NetworkFacts:
             internal=bool(data.get("Internal", False)),
             config_only=bool(data.get("ConfigOnly", False)),
             labels=dict(data.get("Labels") or {}),
+            attachable=bool(data.get("Attachable", False)),
         )
 
 
@@ -301,6 +328,8 @@ class VolumeFacts:
     driver: str
     mountpoint: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+    """The driver options it was created with (``--opt type=tmpfs``)."""
 
     @classmethod
     def from_inspect(cls, data: Mapping[str, Any]) -> VolumeFacts:
@@ -309,6 +338,7 @@ class VolumeFacts:
             driver=str(data.get("Driver", "")),
             mountpoint=str(data.get("Mountpoint", "")),
             labels=dict(data.get("Labels") or {}),
+            options={str(k): str(v) for k, v in (data.get("Options") or {}).items()},
         )
 
 
@@ -333,4 +363,195 @@ class ImageFacts:
             volumes=tuple(sorted((config.get("Volumes") or {}).keys())),
             labels=dict(config.get("Labels") or {}),
             repo_digests=tuple(data.get("RepoDigests") or ()),
+        )
+
+
+# -- swarm ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SwarmFacts:
+    """The engine's place in a swarm (``GET /info``'s ``Swarm``).
+
+    >>> SwarmFacts.from_info({"LocalNodeState": "active", "ControlAvailable": True,
+    ...                       "NodeID": "n1"}).manager
+    True
+    >>> SwarmFacts.from_info({}).local_node_state
+    'inactive'
+    """
+
+    local_node_state: str
+    """``inactive``, ``pending``, ``active``, ``error`` or ``locked``."""
+    control_available: bool = False
+    """A manager: it can create services."""
+    node_id: str = ""
+    error: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.local_node_state == "active"
+
+    @property
+    def manager(self) -> bool:
+        return self.active and self.control_available
+
+    @classmethod
+    def from_info(cls, data: Mapping[str, Any]) -> SwarmFacts:
+        return cls(
+            local_node_state=str(data.get("LocalNodeState") or "inactive"),
+            control_available=bool(data.get("ControlAvailable", False)),
+            node_id=str(data.get("NodeID") or ""),
+            error=str(data.get("Error") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One port a service publishes (``Endpoint.Ports``)."""
+
+    target: int
+    published: int
+    protocol: str = "tcp"
+    mode: str = "ingress"
+    """``ingress`` (the routing mesh: every node) or ``host`` (the node running the task)."""
+
+
+@dataclass(frozen=True)
+class VirtualIp:
+    """A service's virtual IP on one network (``Endpoint.VirtualIPs``), without its prefix."""
+
+    network_id: str
+    address: str
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    id: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    image: str = ""
+    replicas: int | None = None
+    """Desired replicas; ``None`` for a global service."""
+    networks: tuple[str, ...] = ()
+    """Ids (or names, as given) of the networks the spec attaches its tasks to."""
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per network of :attr:`networks`, the aliases the spec gives the service there."""
+    endpoint_mode: str = "vip"
+    ports: tuple[ServicePort, ...] = ()
+    virtual_ips: tuple[VirtualIp, ...] = ()
+
+    def vip_on(self, network_id: str) -> str | None:
+        return next((v.address for v in self.virtual_ips if v.network_id == network_id), None)
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> ServiceFacts:
+        """
+        >>> s = ServiceFacts.from_inspect({"ID": "s1", "Spec": {"Name": "web",
+        ...     "Mode": {"Replicated": {"Replicas": 2}},
+        ...     "TaskTemplate": {"Networks": [{"Target": "n1", "Aliases": ["w"]}]}},
+        ...     "Endpoint": {"Ports": [{"TargetPort": 80, "PublishedPort": 8080,
+        ...     "PublishMode": "ingress"}], "VirtualIPs": [{"NetworkID": "n1",
+        ...     "Addr": "10.0.1.4/24"}]}})
+        >>> s.replicas, s.networks, s.ports[0].published, s.vip_on("n1")
+        (2, ('n1',), 8080, '10.0.1.4')
+        """
+        spec = data.get("Spec") or {}
+        mode = spec.get("Mode") or {}
+        replicated = mode.get("Replicated")
+        template = spec.get("TaskTemplate") or {}
+        # Older clients put the networks on the service spec itself.
+        attachments = template.get("Networks") or spec.get("Networks") or ()
+        endpoint = data.get("Endpoint") or {}
+        endpoint_spec = spec.get("EndpointSpec") or endpoint.get("Spec") or {}
+        image = str(((template.get("ContainerSpec") or {}).get("Image")) or "")
+        return cls(
+            id=str(data.get("ID", "")),
+            name=str(spec.get("Name", "")),
+            labels=dict(spec.get("Labels") or {}),
+            image=image,
+            replicas=int((replicated or {}).get("Replicas", 1))
+            if replicated is not None
+            else None
+            if "Global" in mode
+            else 1,
+            networks=tuple(str(a.get("Target", "")) for a in attachments),
+            aliases={str(a.get("Target", "")): tuple(a.get("Aliases") or ()) for a in attachments},
+            endpoint_mode=str(endpoint_spec.get("Mode") or "vip"),
+            ports=tuple(
+                ServicePort(
+                    target=int(p.get("TargetPort", 0)),
+                    published=int(p.get("PublishedPort", 0)),
+                    protocol=str(p.get("Protocol") or "tcp"),
+                    mode=str(p.get("PublishMode") or "ingress"),
+                )
+                for p in endpoint.get("Ports") or endpoint_spec.get("Ports") or ()
+            ),
+            virtual_ips=tuple(
+                VirtualIp(str(v.get("NetworkID", "")), str(v.get("Addr", "")).split("/")[0])
+                for v in endpoint.get("VirtualIPs") or ()
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class TaskAddress:
+    """A task's address on one network (``NetworksAttachments``), without its prefix."""
+
+    network_id: str
+    network_name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    id: str
+    service_id: str
+    slot: int = 0
+    desired_state: str = ""
+    state: str = ""
+    """What the task is doing now: ``running``, ``starting``, ``failed``, ``rejected``..."""
+    message: str = ""
+    error: str = ""
+    container_id: str = ""
+    node_id: str = ""
+    addresses: tuple[TaskAddress, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running" and self.desired_state == "running"
+
+    def address_on(self, network_id: str) -> str | None:
+        return next((a.address for a in self.addresses if a.network_id == network_id), None)
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> TaskFacts:
+        """
+        >>> t = TaskFacts.from_inspect({"ID": "t1", "ServiceID": "s1", "Slot": 2,
+        ...     "DesiredState": "running", "Status": {"State": "running",
+        ...     "ContainerStatus": {"ContainerID": "c1"}},
+        ...     "NetworksAttachments": [{"Network": {"ID": "n1", "Spec": {"Name": "ov"}},
+        ...     "Addresses": ["10.0.1.5/24"]}]})
+        >>> t.running, t.container_id, t.address_on("n1")
+        (True, 'c1', '10.0.1.5')
+        """
+        status = data.get("Status") or {}
+        return cls(
+            id=str(data.get("ID", "")),
+            service_id=str(data.get("ServiceID", "")),
+            slot=int(data.get("Slot") or 0),
+            desired_state=str(data.get("DesiredState") or ""),
+            state=str(status.get("State") or ""),
+            message=str(status.get("Message") or ""),
+            error=str(status.get("Err") or ""),
+            container_id=str((status.get("ContainerStatus") or {}).get("ContainerID") or ""),
+            node_id=str(data.get("NodeID") or ""),
+            addresses=tuple(
+                TaskAddress(
+                    str((a.get("Network") or {}).get("ID", "")),
+                    str(((a.get("Network") or {}).get("Spec") or {}).get("Name", "")),
+                    str(address).split("/")[0],
+                )
+                for a in data.get("NetworksAttachments") or ()
+                for address in a.get("Addresses") or ()
+            ),
         )

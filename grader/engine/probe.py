@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +40,18 @@ class ProbeSpec:
     """What one probe runs, where, and for how long.
 
     ``network_mode`` is ``container:<id>`` (join a container's network namespace), ``host``
-    (the engine host's namespace) or ``none``.
+    (the engine host's namespace) or ``none``. ``pid_mode`` is empty (a PID namespace of the
+    probe's own) or ``container:<id>`` (join a container's: the probe's ``/proc`` shows its
+    processes). ``userns_mode`` ``host`` puts the probe in the engine host's user namespace
+    (where a container run with ``--userns=host`` on an engine that remaps users is).
     """
 
     image: str
     script: str
     purpose: str
     network_mode: str = "none"
+    pid_mode: str = ""
+    userns_mode: str = ""
     mounts: tuple[ProbeMount, ...] = ()
     deadline_s: float = defaults.PROBE_DEADLINE_S
     output_limit: int = defaults.PROBE_OUTPUT_LIMIT
@@ -59,13 +64,14 @@ class ProbeOutput:
     stderr: bytes
     truncated: bool
     duration_s: float
+    exit_code: int | None = None
+    """The container's exit status, where it was asked for (an auto-removed probe's is not)."""
 
 
 def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
     """Run ``spec`` on the engine behind ``api`` and return what it printed."""
     from docker.errors import DockerException
 
-    started = time.monotonic()
     try:
         created = api.create_container(
             spec.image,
@@ -76,32 +82,56 @@ def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
         )
     except DockerException as exc:
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
-    container_id: str = created["Id"]
+    return run_created(api, created["Id"], spec.purpose, spec.deadline_s, spec.output_limit)
+
+
+def run_created(
+    api: docker.APIClient,
+    container_id: str,
+    purpose: str,
+    deadline_s: float,
+    output_limit: int,
+    before_start: Callable[[], None] | None = None,
+    exit_code: bool = False,
+) -> ProbeOutput:
+    """Start the created container ``container_id`` and read what it prints until it exits,
+    within ``deadline_s`` and ``output_limit``; whatever ends it early removes it.
+    ``before_start`` runs once it is attached (to copy files in). With ``exit_code`` (for a
+    container created without auto-remove), its exit status is read, then it is removed."""
+    from docker.errors import DockerException
+
+    started = time.monotonic()
     expired = threading.Event()
 
     def expire() -> None:
-        expired.set()  # before removing: the reader wakes up as soon as the probe dies
+        expired.set()  # before removing: the reader wakes up as soon as the container dies
         remove_quietly(api, container_id)
 
-    watchdog = threading.Timer(spec.deadline_s, expire)
+    watchdog = threading.Timer(deadline_s, expire)
     watchdog.daemon = True
     finished = False
     try:
         stream = api.attach(container_id, stdout=True, stderr=True, stream=True, demux=True)
+        if before_start is not None:
+            before_start()
         api.start(container_id)
         watchdog.start()
-        stdout, stderr, truncated = _read(stream, spec.output_limit)
+        stdout, stderr, truncated = _read(stream, output_limit)
         if expired.is_set():
-            raise ProbeTimeout(spec.purpose, spec.deadline_s)
-        finished = not truncated
+            raise ProbeTimeout(purpose, deadline_s)
+        status = None
+        if exit_code and not truncated:
+            status = int(api.wait(container_id, timeout=deadline_s).get("StatusCode", -1))
+        finished = not truncated and not exit_code
         return ProbeOutput(
             stdout=stdout,
             stderr=stderr,
             truncated=truncated,
             duration_s=time.monotonic() - started,
+            exit_code=status,
         )
     except DockerException as exc:
-        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+        raise ObservationError(_engine_refused(purpose, exc)) from exc
     finally:
         watchdog.cancel()
         if not finished:
@@ -116,6 +146,8 @@ def _host_config(api: docker.APIClient, spec: ProbeSpec) -> dict[str, Any]:
     return api.create_host_config(  # type: ignore[no-any-return]
         auto_remove=True,
         network_mode=spec.network_mode,
+        pid_mode=spec.pid_mode or None,
+        userns_mode=spec.userns_mode or None,
         binds=binds or None,
         # Probes read files owned by any user (volume contents), nothing more.
         cap_drop=["ALL"],

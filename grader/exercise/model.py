@@ -103,11 +103,18 @@ class Params(Mapping[str, Value]):
 
 @dataclass(frozen=True)
 class Solution:
-    """The reference solution: a Compose file template, then commands run against it."""
+    """The reference solution: a Compose file template, then commands run against it; or,
+    for a lab on a swarm, a stack file template (``solution: {stack: ...}``) that
+    :mod:`grader.setup.stack` sets up."""
 
     compose: Path
+    """The template (a Compose file, or a stack file when :attr:`stack`)."""
     steps: tuple[tuple[str, ...], ...] = ()
     """``docker compose`` sub-commands run after ``up`` (``exec -T redis redis-cli SAVE``)."""
+    stack: bool = False
+    """A swarm lab: services with ``deploy:`` are swarm services, the others standalone
+    containers; demo and selftest run it on a swarm (:func:`grader.setup.stack.swarm_for_a_run`),
+    and batch grading refuses it (graded in place only)."""
 
 
 @dataclass(frozen=True)
@@ -286,11 +293,15 @@ def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
 def _solution(directory: Path, data: Any, problems: list[str], where: Path) -> Solution | None:
     if not data:
         return None
-    compose = directory / str(data.get("compose", ""))
+    stack = "stack" in data
+    kind = "stack" if stack else "compose"
+    compose = directory / str(data.get(kind, ""))
     if not compose.is_file():
-        problems.append(f"{where}: solution compose file {compose} is missing")
+        problems.append(f"{where}: solution {kind} file {compose} is missing")
     steps = tuple(tuple(str(arg) for arg in step) for step in data.get("steps") or ())
-    return Solution(compose=compose, steps=steps)
+    if stack and steps:
+        problems.append(f"{where}: a stack solution has no steps")
+    return Solution(compose=compose, steps=steps, stack=stack)
 
 
 def declared_checks(checks_file: Path, problems: list[str]) -> dict[str, int]:

@@ -35,6 +35,16 @@ import yaml
 from grader.errors import ExerciseDefinitionError
 from grader.i18n import LANGS, Text
 
+#: The C parser when there is one: loading every lab's mutants is part of each command's start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _value(node: yaml.Node) -> Any:
+    """The plain data of ``node``, as ``safe_load`` would give it (without writing the node
+    back to text and parsing it again)."""
+    return yaml.constructor.SafeConstructor().construct_document(node)
+
+
 MUTANTS_FILE = "mutants.yaml"
 
 
@@ -75,7 +85,7 @@ def load_mutants(
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        root = yaml.compose(render(text) if render else text, Loader=yaml.SafeLoader)
+        root = yaml.compose(render(text) if render else text, Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ExerciseDefinitionError([f"{where}: invalid YAML: {exc}"]) from exc
     if root is None:
@@ -124,7 +134,7 @@ def _declared(
         unknown = set(fields) - {"description", "change", "not_passing", "steps"}
         if unknown:
             problems.append(f"{at}: unknown key(s) {', '.join(sorted(unknown))}")
-        data = yaml.safe_load(yaml.serialize(value)) or {}
+        data = _value(value) or {}
         change = data.get("change", [] if "steps" in data else None)
         if (
             not isinstance(change, list)
@@ -176,7 +186,7 @@ def _equivalent(node: yaml.Node | None, where: str, problems: list[str]) -> dict
         at = f"{where}:{_line(key_node)}: equivalent '{pattern}'"
         if ":" not in pattern:
             problems.append(f"{at}: not a generated mutant id (operator:service...)")
-        reason = yaml.safe_load(yaml.serialize(value))
+        reason = _value(value)
         found[pattern] = _text(reason, f"{at}: the reason", problems)
     return found
 

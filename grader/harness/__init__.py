@@ -2,6 +2,7 @@
 :class:`~grader.harness.plugin.GraderPlugin`."""
 
 from grader.harness.plugin import RunObserver
+from grader.harness.request import GradeRequest
 from grader.harness.run import grade
 
-__all__ = ["RunObserver", "grade"]
+__all__ = ["GradeRequest", "RunObserver", "grade"]

@@ -23,6 +23,7 @@ from grader.judge.lab import Lab
 from grader.judge.outcome import CheckFailed, CheckOutcome, CheckStatus
 from grader.judge.rubric import execution_order
 from grader.judge.scoring import prerequisite_skip
+from grader.observe.retry import reading_for_a_check
 
 MARKER = "check"
 
@@ -56,6 +57,7 @@ class GraderPlugin:
         self.collection_problems: list[str] = []
         self.interrupted = False
         self._durations: dict[str, float] = {}
+        self._retries: dict[str, int] = {}
         self._check_of_node: dict[str, str] = {}
         self.lab = lab
         self.params = params
@@ -112,6 +114,14 @@ class GraderPlugin:
                 pytest.skip(f"prerequisite {need} did not pass")
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        check_id = check_id_of(item)
+        with reading_for_a_check() as attempts:
+            yield
+        if check_id is not None:
+            self._retries[check_id] = sum(count - 1 for count in attempts)
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         yield
         check_id = check_id_of(item)
@@ -132,7 +142,11 @@ class GraderPlugin:
         if check_id is None or outcome is None:
             return
         final = CheckOutcome(
-            check_id, outcome.status, outcome.message, self._durations.get(check_id, 0.0)
+            check_id,
+            outcome.status,
+            outcome.message,
+            self._durations.get(check_id, 0.0),
+            self._retries.get(check_id, 0),
         )
         self.outcomes[check_id] = final
         if self._observer is not None:

@@ -10,19 +10,18 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from grader import defaults
 from grader.engine.base import Engine
 from grader.errors import ExerciseDefinitionError
-from grader.exercise.model import Exercise
 from grader.harness import fixtures
 from grader.harness.plugin import GraderPlugin, RunObserver
-from grader.i18n import Lang, Text
+from grader.harness.request import GradeRequest
+from grader.i18n import Text
 from grader.judge import messages as m
 from grader.judge.lab import Lab
 from grader.judge.outcome import CheckOutcome, CheckStatus
@@ -46,45 +45,33 @@ INTERRUPTED = Text(fr="correction interrompue", en="grading interrupted")
 
 
 def grade(
-    exercise: Exercise,
+    request: GradeRequest,
     *,
     engine: Engine,
-    student: str,
-    lang: Lang = defaults.DEFAULT_LANG,
-    project: str | None = None,
-    strict_project: bool = False,
-    probe_image: str = defaults.PROBE_IMAGE,
-    probe_deadline_s: float = defaults.PROBE_DEADLINE_S,
-    param_overrides: Mapping[str, str] | None = None,
     observer: RunObserver | None = None,
     on_pull_progress: Callable[[str], None] | None = None,
-    notes: tuple[Text, ...] = (),
-    run_id: str | None = None,
-    variant: str | None = None,
-    exam: bool = False,
-    shown_overrides: Mapping[str, str] | None = None,
 ) -> GradeResult:
-    """Grade ``student``'s live setup for ``exercise`` on ``engine``.
+    """Grade ``request.student``'s live setup for ``request.exercise`` on ``engine``.
 
-    ``project`` resolves names through Compose labels; ``strict_project`` forbids falling back
-    to exact names (batch grading). ``run_id`` labels the run's probes (default: a new one),
-    so whoever starts a grading can remove what it leaves if it has to be killed. Raises
-    :class:`~grader.errors.EnvironmentProblem` when the probe image cannot be had,
-    :class:`~grader.errors.UsageError` for bad parameters or checks. ``variant`` (a
-    fingerprint) and ``exam`` (no hints in reports) are recorded in the result.
-    ``shown_overrides`` (default: ``param_overrides``) are the values the rubric's titles and
-    hints name: batch grading shows a student their own, not the ports it gave their run.
+    Raises :class:`~grader.errors.EnvironmentProblem` when the probe image cannot be had,
+    :class:`~grader.errors.UsageError` for bad parameters or checks.
     """
-    params = exercise.params.with_overrides(param_overrides or {})
-    shown = dict(param_overrides or {}) if shown_overrides is None else dict(shown_overrides)
+    exercise, project = request.exercise, request.project
+    params = exercise.params.with_overrides(request.param_overrides)
+    shown = request.shown
     names: NameResolver = (
-        ComposeNames(engine, project, fall_back_to_exact=not strict_project)
+        ComposeNames(engine, project, fall_back_to_exact=not request.strict_project)
         if project
         else ExactNames(engine)
     )
-    prober = Prober(engine, image=probe_image, run_id=run_id, deadline_s=probe_deadline_s)
+    prober = Prober(
+        engine,
+        image=request.probe_image,
+        run_id=request.run_id,
+        deadline_s=request.probe_deadline_s,
+    )
     prober.ensure_image(on_pull_progress)
-    lab = Lab(engine, names, prober)
+    lab = Lab(engine, names, prober, retry_window_s=request.retry_window_s)
     plugin = GraderPlugin(exercise, lab, params, observer)
     started_at = datetime.now(timezone.utc)
     started = time.monotonic()
@@ -106,17 +93,17 @@ def grade(
     return GradeResult(
         exercise_id=exercise.id,
         exercise_title=exercise.title,
-        student=student,
+        student=request.student,
         sheet=score(exercise.rubric_with(exercise.params.with_overrides(shown)), outcomes.values()),
         started_at=started_at,
         duration_s=time.monotonic() - started,
-        lang=lang,
+        lang=request.lang,
         engine=engine.info,
         project=project,
         interrupted=plugin.interrupted,
-        notes=(*notes, *found_outside_notes(names)),
-        variant=variant,
-        exam=exam,
+        notes=(*request.notes, *found_outside_notes(names), *lab.notes),
+        variant=request.variant,
+        exam=request.exam,
         params=dict(shown),
     )
 

@@ -1,16 +1,19 @@
-"""Gradings in worker processes, each one killable at its deadline.
+"""Work in worker processes, each call killable at its deadline.
 
 A batch grades many students at once, and one grading can hang in ways no single timeout
 covers: a student's engine that answers every call just before the client's timeout, a check
-stuck on a hostile container. pytest, which runs the checks, is not thread-safe either. So each
-grading runs in a worker process of a :class:`GradingWorkers` pool: a worker takes one
-:class:`GradingJob` at a time, connects to the job's engine itself, and sends back the
-:class:`~grader.result.GradeResult`. A job still running at its deadline is ended by killing
-its worker (the pool starts a fresh one in its place), then removing the probes it left, found
-by the job's run id: the caller gets :class:`GradingTimedOut`, the batch goes on.
+stuck on a hostile container. pytest, which runs the checks, is not thread-safe either. Reading
+a student's compose files is bounded in size but not, in Python, in time. So such work runs in a
+worker process of a :class:`DeadlineWorkers` pool: a worker takes one call at a time and sends
+back its result. A call still running at its deadline is ended by killing its worker (the pool
+starts a fresh one in its place): the caller gets :class:`CallTimedOut`, the batch goes on.
+
+:class:`GradingWorkers` is that pool for gradings: a worker takes one :class:`GradingJob`,
+connects to the job's engine itself, and sends back the :class:`~grader.result.GradeResult`; a
+killed grading's probes are then removed, found by the job's run id.
 
 Workers are started with ``spawn`` (never ``fork``: the batch's threads hold locks) and ignore
-Ctrl-C, which the parent handles: it kills them all on :meth:`GradingWorkers.close`.
+Ctrl-C, which the parent handles: it kills them all on :meth:`DeadlineWorkers.close`.
 """
 
 from __future__ import annotations
@@ -21,57 +24,65 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, TypeVar
 
 from grader import defaults
-from grader.exercise.model import Exercise
-from grader.i18n import Lang, Text
+from grader.harness.request import GradeRequest
+from grader.i18n import Text
 from grader.result import GradeResult
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class GradingJob:
-    """Everything one grading needs; sent to a worker process, so every field pickles."""
+    """One grading for a worker process: the request, and the engine it grades (by URL: the
+    worker connects itself). Everything pickles."""
 
-    exercise: Exercise
-    student: str
+    request: GradeRequest
     host: str | None
     """The engine's URL (``None``: the default one, as :func:`grader.engine.connect` finds)."""
-    run_id: str
-    """Labels the grading's probes: what to remove if the worker has to be killed."""
-    lang: Lang = defaults.DEFAULT_LANG
-    project: str | None = None
-    strict_project: bool = False
-    probe_image: str = defaults.PROBE_IMAGE
-    probe_deadline_s: float = defaults.PROBE_DEADLINE_S
-    param_overrides: Mapping[str, str] = field(default_factory=dict)
-    shown_overrides: Mapping[str, str] | None = None
-    notes: tuple[Text, ...] = ()
-    variant: str | None = None
-    exam: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.request.run_id:
+            # What a killed worker left is found by the run id: there must be one.
+            raise ValueError("a grading job needs a run id")
+
+    @property
+    def run_id(self) -> str:
+        return self.request.run_id or ""
+
+    @property
+    def student(self) -> str:
+        return self.request.student
 
 
-class GradingTimedOut(Exception):
-    """The grading did not finish by its deadline; its worker was killed."""
+class CallTimedOut(Exception):
+    """The call did not finish by its deadline; its worker was killed."""
 
 
-class GradingFailed(Exception):
-    """The grading raised a :class:`~grader.errors.GraderError` (its text is kept)."""
+class CallFailed(Exception):
+    """The call reported a failure (its text is kept), or its worker died."""
 
     def __init__(self, text: Text) -> None:
         super().__init__(text.en)
         self.text = text
 
 
+#: The names batch code has always used for a grading's two ways of failing.
+GradingTimedOut = CallTimedOut
+GradingFailed = CallFailed
+
+
 class _Worker:
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, name: str) -> None:
         self.connection, child = context.Pipe()
         self.process: BaseProcess = context.Process(
-            target=_serve, args=(child,), name="tp-grader-grading", daemon=True
+            target=_serve, args=(child,), name=name, daemon=True
         )
         self.process.start()
         child.close()
@@ -84,50 +95,62 @@ class _Worker:
         self.process.join(10)
 
 
-class GradingWorkers:
-    """A pool of ``size`` worker processes (started on first use)."""
+class DeadlineWorkers:
+    """A pool of ``size`` worker processes (started on first use) running module-level
+    functions, each call within its deadline."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, name: str = "tp-grader-worker") -> None:
         self._context = multiprocessing.get_context("spawn")
+        self._name = name
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: set[_Worker] = set()
         self._slots = threading.BoundedSemaphore(max(size, 1))
         self._lock = threading.Lock()
         self._closed = False
 
-    def grade(self, job: GradingJob, deadline_s: float) -> GradeResult:
-        """Run ``job`` in a worker; raise :class:`GradingTimedOut` past ``deadline_s``,
-        :class:`GradingFailed` for what the grading itself reports."""
+    def call(
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        deadline_s: float,
+        on_lost: Callable[[], None] | None = None,
+    ) -> T:
+        """``function(*args)`` in a worker; :class:`CallTimedOut` past ``deadline_s``,
+        :class:`CallFailed` for a :class:`~grader.errors.GraderError` it raised (its text),
+        another exception (its type and text) or a worker that died. ``on_lost`` runs when the
+        worker was killed at the deadline or died: to clean up what the call left."""
         with self._slots:
             worker = self._take()
             try:
-                worker.connection.send(job)
+                worker.connection.send((function, args))
                 if not worker.connection.poll(deadline_s):
-                    raise GradingTimedOut(job.student)
+                    raise CallTimedOut(getattr(function, "__name__", "call"))
                 kind, payload = worker.connection.recv()
-            except GradingTimedOut:
+            except CallTimedOut:
                 self._discard(worker)
-                _remove_probes(job)
+                if on_lost is not None:
+                    on_lost()
                 raise
             except (EOFError, OSError) as exc:  # the worker died (OOM killer, close())
                 self._discard(worker)
-                _remove_probes(job)
-                raise GradingFailed(_worker_died(exc)) from exc
+                if on_lost is not None:
+                    on_lost()
+                raise CallFailed(_worker_died(exc)) from exc
             self._idle.put(worker)
         if kind == "result":
-            result: GradeResult = payload
+            result: T = payload
             return result
-        raise GradingFailed(payload)
+        raise CallFailed(payload)
 
     def close(self) -> None:
-        """Kill every worker (gradings in progress end with :class:`GradingFailed`)."""
+        """Kill every worker (calls in progress end with :class:`CallFailed`)."""
         with self._lock:
             self._closed = True
             workers = list(self._all)
         for worker in workers:
             worker.kill()
 
-    def __enter__(self) -> GradingWorkers:
+    def __enter__(self) -> DeadlineWorkers:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -144,8 +167,8 @@ class GradingWorkers:
             self._discard(worker)
         with self._lock:
             if self._closed:
-                raise GradingFailed(Text(fr="correction arrêtée", en="grading stopped"))
-            worker = _Worker(self._context)
+                raise CallFailed(Text(fr="travail arrêté", en="work stopped"))
+            worker = _Worker(self._context, self._name)
             self._all.add(worker)
         return worker
 
@@ -155,10 +178,22 @@ class GradingWorkers:
             self._all.discard(worker)
 
 
+class GradingWorkers(DeadlineWorkers):
+    """The pool gradings run in."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size, name="tp-grader-grading")
+
+    def grade(self, job: GradingJob, deadline_s: float) -> GradeResult:
+        """Run ``job`` in a worker; raise :class:`GradingTimedOut` past ``deadline_s``,
+        :class:`GradingFailed` for what the grading itself reports."""
+        return self.call(grade_job, job, deadline_s=deadline_s, on_lost=lambda: _remove_probes(job))
+
+
 def _worker_died(exc: BaseException) -> Text:
     return Text(
-        fr=f"le processus de correction s'est arrêté ({type(exc).__name__})",
-        en=f"the grading process stopped ({type(exc).__name__})",
+        fr=f"le processus de travail s'est arrêté ({type(exc).__name__})",
+        en=f"the worker process stopped ({type(exc).__name__})",
     )
 
 
@@ -190,42 +225,31 @@ def _serve(connection: Connection) -> None:
     os.close(devnull)
     while True:
         try:
-            job = connection.recv()
+            function, args = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(_run(job))
+        connection.send(_run(function, args))
 
 
-def _run(job: GradingJob) -> tuple[str, Any]:
-    from grader.engine.connection import connect
+def _run(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
     from grader.errors import GraderError
+
+    try:
+        return "result", function(*args)
+    except GraderError as exc:
+        return "failed", exc.text
+    except Exception as exc:  # a worker never dies of one call
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        return "failed", Text(fr=f"erreur du correcteur ({detail})", en=f"grader error ({detail})")
+
+
+def grade_job(job: GradingJob) -> GradeResult:
+    """One grading, in a worker: connect to the job's engine, grade, disconnect."""
+    from grader.engine.connection import connect
     from grader.harness.run import grade
 
+    engine = connect(job.host)
     try:
-        engine = connect(job.host)
-    except GraderError as exc:
-        return "error", exc.text
-    try:
-        return "result", grade(
-            job.exercise,
-            engine=engine,
-            student=job.student,
-            lang=job.lang,
-            project=job.project,
-            strict_project=job.strict_project,
-            probe_image=job.probe_image,
-            probe_deadline_s=job.probe_deadline_s,
-            param_overrides=job.param_overrides,
-            notes=job.notes,
-            run_id=job.run_id,
-            variant=job.variant,
-            exam=job.exam,
-            shown_overrides=job.shown_overrides,
-        )
-    except GraderError as exc:
-        return "error", exc.text
-    except Exception as exc:  # a worker never dies of one grading
-        detail = f"{type(exc).__name__}: {exc}"[:300]
-        return "error", Text(fr=f"erreur du correcteur ({detail})", en=f"grader error ({detail})")
+        return grade(job.request, engine=engine)
     finally:
         engine.close()

@@ -169,11 +169,39 @@ def _answered(answer: DnsAnswer, where: str) -> None:
 
 
 def connected(result: TcpResult, *, where: str) -> None:
+    """``where`` opened a TCP connection to ``result``'s host and port, whatever answered
+    there (a :class:`~grader.observe.tcp.TcpConnect` to a name goes where ``where`` sends
+    that name; to credit a container, see :func:`reaches`)."""
     __tracebackhide__ = True
     that(
         result.connected,
         m.TCP_FAILED.format(
             where=where, host=result.host, port=result.port, detail=result.detail or "timeout"
+        ),
+    )
+
+
+def reaches(result: TcpResult, *, where: str, through: DnsAnswer | None = None) -> None:
+    """``where`` reaches the container of ``result``: a TCP connection to its port, at the
+    address the engine gave it on the network they share, was accepted (a
+    :class:`~grader.observe.tcp.TcpToContainer`, made from ``where``'s namespace). Only that
+    container holds the address, so no listener of ``where``'s own earns it.
+
+    ``through``: the answer of Docker's embedded DNS for the name ``where`` uses (an alias),
+    made by the same probe; it must include that address too, so the name leads there.
+    """
+    __tracebackhide__ = True
+    if through is not None:
+        resolves_to(through, result.host, where=where, target=result.target, network=result.network)
+    that(
+        result.connected,
+        m.TCP_TO_CONTAINER_FAILED.format(
+            where=where,
+            target=result.target or result.host,
+            port=result.port,
+            network=result.network or "?",
+            address=result.host,
+            detail=result.detail or "timeout",
         ),
     )
 
@@ -400,19 +428,29 @@ def tar_member(listing: TarListing, *, where: Text, limit: int, name: str, size:
 
 # -- users -------------------------------------------------------------------------------------
 def runs_as(container: ContainerFacts, user: ProcessUser, expected: str) -> int:
-    """The main process runs as user ``expected`` (by its name in the container), not root."""
+    """The main process runs as user ``expected`` (by its name in the container), and can
+    never become root again (no uid 0 among its real, effective and saved uids)."""
     __tracebackhide__ = True
-    if user.uid is None:
-        fail(m.USER_UNKNOWN.format(container=container.name, detail=user.detail or "?"))
-    if user.uid == 0:
+    if user.uids is None:
+        fail(
+            m.PID_NAMESPACE_SHARED.format(
+                container=container.name, other=user.pid_namespace_of or "?"
+            )
+        )
+    if user.uids.effective == 0:
         fail(m.RUNS_AS_ROOT.format(container=container.name))
+    if user.uids.may_become_root:
+        fail(m.MAY_BECOME_ROOT.format(container=container.name, uid=user.uids.effective))
     that(
         user.name == expected,
         m.RUNS_AS_OTHER.format(
-            container=container.name, uid=user.uid, name=user.name or m.UNNAMED, expected=expected
+            container=container.name,
+            uid=user.uids.effective,
+            name=user.name or m.UNNAMED,
+            expected=expected,
         ),
     )
-    return user.uid
+    return user.uids.effective
 
 
 def owned_by(facts: PathFacts, uid: int, *, where: Text, name: str) -> None:

@@ -3,7 +3,8 @@
 A :class:`Lab` is handed to every check (the ``lab`` fixture). It resolves the exercise's
 logical names (exact names, or Compose labels with ``--project``), caches what the engine said
 for the length of the run (one consistent snapshot, and each object inspected once), and runs
-probe steps from a container's network namespace or from the engine host's.
+probe steps from a container's network namespace, from its PID namespace or from the engine
+host's. Nothing is ever run inside a student's container: what it runs is the student's.
 
 Probes are the slow part of a run, and independent: :meth:`Lab.observe_from` starts one in the
 background and returns an :class:`Observation`, so a checks module can start all its probes
@@ -17,34 +18,55 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 from grader import defaults
 from grader.engine.base import Engine
-from grader.engine.facts import ContainerFacts, ImageFacts, NetworkFacts, VolumeFacts
-from grader.errors import ObservationError, ProbeTimeout
+from grader.engine.facts import (
+    ContainerFacts,
+    ImageFacts,
+    NetworkFacts,
+    ServiceFacts,
+    SwarmFacts,
+    VolumeFacts,
+)
+from grader.errors import ObservationError
+from grader.i18n import Text
 from grader.judge import expect
 from grader.judge import messages as m
 from grader.judge.outcome import CheckFailed
-from grader.observe.files import PathFacts, stat_path
+from grader.observe.files import PathFacts, read_file, stat_path
 from grader.observe.http import HttpGet, published_url
 from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
-from grader.observe.process import ProcessUser, main_process_user
+from grader.observe.process import ProcessUser, main_process, user_name
+from grader.observe.retry import note_read, run_with_retries
 from grader.observe.steps import ProbeSite, ProbeStep
+from grader.observe.swarm import ServiceState, settle
 from grader.observe.tarball import TarListing, list_tar
+from grader.observe.tcp import TcpResult, TcpToContainer
 
 T = TypeVar("T")
+
+#: What :meth:`Lab.observe_from` takes: probe steps, and connections to a named container.
+Step = ProbeStep[Any] | TcpToContainer
+#: Each step's last result, and how many times it ran.
+Attempted = tuple[list[Any], list[int]]
 
 #: How long a failed observation waits for the engine to describe the container again.
 REINSPECT_WAIT_S = 5.0
 
 
 class Observation:
-    """The results of one probe's steps, on their way.
+    """The results of one probe's steps, on their way, with how many times each step ran
+    (:mod:`grader.observe.retry`).
+
+    A step that could not be made (a :class:`~grader.observe.tcp.TcpToContainer` whose
+    container is missing) holds the :class:`~grader.judge.outcome.CheckFailed` that says why,
+    raised when its result is read.
 
     >>> from grader.observe.dns import DnsLookup
     >>> done = Observation.ready([DnsLookup("redis")], ["answer"])
@@ -52,23 +74,25 @@ class Observation:
     'answer'
     """
 
-    def __init__(self, steps: tuple[ProbeStep[Any], ...], results: Future[list[Any]]) -> None:
+    def __init__(self, steps: tuple[Step, ...], results: Future[Attempted]) -> None:
         self._steps = steps
         self._results = results
 
     @classmethod
-    def ready(cls, steps: list[ProbeStep[Any]], results: list[Any]) -> Observation:
-        future: Future[list[Any]] = Future()
-        future.set_result(results)
+    def ready(
+        cls, steps: list[Step], results: list[Any], attempts: list[int] | None = None
+    ) -> Observation:
+        future: Future[Attempted] = Future()
+        future.set_result((results, attempts or [1] * len(results)))
         return cls(tuple(steps), future)
 
     @classmethod
-    def failed(cls, steps: tuple[ProbeStep[Any], ...], error: BaseException) -> Observation:
-        future: Future[list[Any]] = Future()
+    def failed(cls, steps: tuple[Step, ...], error: BaseException) -> Observation:
+        future: Future[Attempted] = Future()
         future.set_exception(error)
         return cls(steps, future)
 
-    def subset(self, steps: tuple[ProbeStep[Any], ...]) -> Observation:
+    def subset(self, steps: tuple[Step, ...]) -> Observation:
         """An observation of some of this one's steps (the same probe, read by another check).
 
         >>> from grader.observe.dns import DnsLookup
@@ -76,29 +100,41 @@ class Observation:
         >>> Observation.ready([a, b], ["for a", "for b"]).subset((b,)).results()
         ['for b']
         """
-        picked: Future[list[Any]] = Future()
+        picked: Future[Attempted] = Future()
 
-        def done(whole: Future[list[Any]]) -> None:
+        def done(whole: Future[Attempted]) -> None:
             error = whole.exception()
             if error is not None:
                 picked.set_exception(error)
             else:
-                results = whole.result()
-                picked.set_result([results[self._steps.index(step)] for step in steps])
+                results, attempts = whole.result()
+                indexes = [self._steps.index(step) for step in steps]
+                picked.set_result(([results[i] for i in indexes], [attempts[i] for i in indexes]))
 
         self._results.add_done_callback(done)
         return Observation(steps, picked)
 
     def results(self) -> list[Any]:
         """Every step's result, in order; re-raises what stopped the probe (a missing
-        container fails the check, an engine error makes it an ``error``)."""
+        container fails the check, an engine error makes it an ``error``), or what kept a
+        step from being made."""
         __tracebackhide__ = True
-        return self._results.result()
+        results, attempts = self._results.result()
+        for result, count in zip(results, attempts, strict=True):
+            if isinstance(result, CheckFailed):
+                raise result
+            note_read(count)
+        return results
 
-    def of(self, step: ProbeStep[Any]) -> Any:
+    def of(self, step: Step) -> Any:
         """The result of ``step`` (steps are values: an equal step finds it)."""
         __tracebackhide__ = True
-        return self.results()[self._steps.index(step)]
+        results, attempts = self._results.result()
+        index = self._steps.index(step)
+        if isinstance(results[index], CheckFailed):
+            raise results[index]
+        note_read(attempts[index])
+        return results[index]
 
 
 class Lab:
@@ -108,19 +144,35 @@ class Lab:
         names: NameResolver,
         prober: Prober,
         *,
-        exec_deadline_s: float = defaults.EXEC_DEADLINE_S,
         reinspect_wait_s: float = REINSPECT_WAIT_S,
+        retry_window_s: float = defaults.RETRY_WINDOW_S,
     ) -> None:
         self.engine = engine
         self.names = names
         self.prober = prober
-        self.exec_deadline_s = exec_deadline_s
         self.reinspect_wait_s = reinspect_wait_s
+        self.retry_window_s = retry_window_s
         self._pool: ThreadPoolExecutor | None = None
         self._observed: dict[tuple[str, ...], Any] = {}
+        self._users: dict[str, Future[ProcessUser]] = {}
         self._containers: dict[str, ContainerFacts | None] = {}
         self._networks: dict[str, NetworkFacts | None] = {}
         self._volumes: dict[str, VolumeFacts | None] = {}
+        self._swarm: SwarmFacts | None = None
+        self._services: dict[str, ServiceFacts | None] = {}
+        self._settled: dict[str, Future[ServiceState]] = {}
+        self._notes: dict[Text, None] = {}
+        self.converge_deadline_s = defaults.SERVICE_CONVERGE_S
+
+    # -- notes ------------------------------------------------------------------------------
+    def note(self, text: Text) -> None:
+        """Tell the student something about how they were graded, in the report's notes (a
+        check passed on what could be observed; what could not, is said here)."""
+        self._notes[text] = None
+
+    @property
+    def notes(self) -> tuple[Text, ...]:
+        return tuple(self._notes)
 
     # -- objects, or None -------------------------------------------------------------------
     def find_container(self, name: str) -> ContainerFacts | None:
@@ -137,6 +189,83 @@ class Lab:
         if name not in self._volumes:
             self._volumes[name] = self.names.volume(name)
         return self._volumes[name]
+
+    # -- swarm ------------------------------------------------------------------------------
+    def swarm(self) -> SwarmFacts:
+        """The engine's place in a swarm, asked once per run."""
+        if self._swarm is None:
+            self._swarm = self.engine.swarm()
+        return self._swarm
+
+    def find_service(self, name: str) -> ServiceFacts | None:
+        """A swarm service; ``None`` also when the engine is no swarm manager (only a manager
+        can tell of services)."""
+        if name not in self._services:
+            self._services[name] = self.names.service(name) if self.swarm().manager else None
+        return self._services[name]
+
+    def service(self, name: str) -> ServiceFacts:
+        __tracebackhide__ = True
+        swarm = self.swarm()
+        if not swarm.manager:
+            expect.fail(m.NOT_A_SWARM_MANAGER.format(state=swarm.local_node_state))
+        found = self.find_service(name)
+        if found is None:
+            expect.fail(m.SERVICE_MISSING.format(name=name))
+        return found
+
+    def settled(self, service: ServiceFacts) -> ServiceState:
+        """``service`` once it converged, or as it is after the bounded wait
+        (:func:`grader.observe.swarm.settle`); waited for once per run, and started early by
+        :meth:`observe_settling`."""
+        return self._settling(service).result()
+
+    def observe_settling(self, *names: str) -> None:
+        """Start waiting for services ``names`` to converge, in the background (a checks
+        module's autouse fixture: the waits then overlap); missing ones are left to the
+        checks that ask."""
+        for name in names:
+            found = self.find_service(name)
+            if found is not None:
+                self._settling(found)
+
+    def _settling(self, service: ServiceFacts) -> Future[ServiceState]:
+        if service.id not in self._settled:
+            self._settled[service.id] = self._submit(
+                lambda: settle(self.engine, service, deadline_s=self.converge_deadline_s)
+            )
+        return self._settled[service.id]
+
+    def running_service(self, name: str) -> ServiceState:
+        """Service ``name``, converged: as many tasks run as it wants. A service whose tasks
+        keep stopping, or still converging after the bounded wait, fails the check, saying
+        which."""
+        __tracebackhide__ = True
+        state = self.settled(self.service(name))
+        if state.converged:
+            return state
+        values = {
+            "name": name,
+            "running": len(state.running),
+            "wanted": state.wanted,
+            "waited": state.waited_s,
+        }
+        if state.restarting:
+            last = state.failed[-1]
+            expect.fail(m.SERVICE_RESTARTING.format(**values, why=(last.error or last.state)[:200]))
+        why = ""
+        if state.pending:
+            task = state.pending[0]
+            why = f" ({task.state}: {(task.error or task.message)[:200]})"
+        expect.fail(m.SERVICE_CONVERGING.format(**values, why=why))
+
+    def task_container(self, task_container_id: str) -> ContainerFacts:
+        """The container of a running task, on this node."""
+        __tracebackhide__ = True
+        found = self.engine.container(task_container_id)
+        if found is None:
+            expect.fail(m.CONTAINER_GONE.format(name=task_container_id[:12]))
+        return found
 
     def reinspect(self, container: ContainerFacts) -> ContainerFacts | None:
         """``container`` as the engine describes it now (never cached): to tell whether it
@@ -228,22 +357,50 @@ class Lab:
         listing = list_tar(self.engine, *located, max_bytes=max_bytes)
         return replace(listing, file=replace(listing.file, path=path))
 
+    # -- processes (a probe in the container's PID namespace) -------------------------------
     def main_process_user(self, container: ContainerFacts) -> ProcessUser:
-        """Who ``container``'s PID 1 runs as (the one observation that runs a command in a
-        student's container; see :mod:`grader.observe.process`). A command the engine
-        accepted that does not finish by its deadline fails the check: the student's
-        container does not respond."""
+        """Who ``container``'s main process runs as: its uids as the kernel tells them to a
+        probe in the container's PID namespace, and the name the container's /etc/passwd
+        gives the effective one (see :mod:`grader.observe.process`). Started in the background
+        by :meth:`observe_main_process_user`, or here."""
         __tracebackhide__ = True
         expect.running(container)
+        return self._main_process_user(container).result()
 
-        def look() -> ProcessUser:
-            try:
-                return main_process_user(self.engine, container.id, self.exec_deadline_s)
-            except ObservationError as problem:
-                self._blame(container, hung=isinstance(problem, ProbeTimeout))
-                raise
+    def observe_main_process_user(self, name: str) -> None:
+        """Start :meth:`main_process_user` of container ``name`` in the background, for a
+        checks module to start its probe early; a missing or stopped container is left to
+        the check that asks."""
+        container = self.find_container(name)
+        if container is not None and container.running and not expect.restart_looping(container):
+            self._main_process_user(container)
 
-        return self._memo(("user", container.id), look)
+    def _main_process_user(self, container: ContainerFacts) -> Future[ProcessUser]:
+        if container.id not in self._users:
+            self._users[container.id] = self._submit(lambda: self._read_user(container))
+        return self._users[container.id]
+
+    def _read_user(self, container: ContainerFacts) -> ProcessUser:
+        __tracebackhide__ = True
+        where = main_process(container)
+        if where is None:
+            return ProcessUser(None, pid_namespace_of=container.pid_mode.partition(":")[2])
+        site, status = where
+        try:
+            (uids,) = self.prober.run(site, [status])
+        except ObservationError:
+            self._blame(container)
+            raise
+        if uids is None:  # no Uid line: PID 1 exited (the container stopped), or the probe failed
+            self._blame(container)
+            raise ObservationError(
+                Text(
+                    fr=f"la sonde n'a pas pu lire /proc/{status.pid}/status de {container.name}",
+                    en=f"the probe could not read /proc/{status.pid}/status of {container.name}",
+                )
+            )
+        passwd = read_file(self.engine, container.id, "/etc/passwd", defaults.SMALL_FILE_LIMIT)
+        return ProcessUser(uids, user_name(passwd or b"", uids.effective))
 
     def _memo(self, key: tuple[str, ...], observe: Callable[[], T]) -> T:
         if key not in self._observed:
@@ -262,24 +419,19 @@ class Lab:
         try:
             return self.prober.run(site, steps)
         except ObservationError:
-            self._blame(container, hung=False)
+            self._blame(container)
             raise
 
-    def _blame(self, container: ContainerFacts, *, hung: bool) -> None:
-        """A probe or a command about ``container`` failed: fail the check if that is the
-        container's doing, and return (the caller re-raises its ``error``) if not.
+    def _blame(self, container: ContainerFacts) -> None:
+        """A probe about ``container`` failed: fail the check if that is the container's
+        doing, and return (the caller re-raises its ``error``) if not.
 
-        A command the engine accepted but that did not finish by its deadline (``hung``)
-        means the container does not respond: the student's. It is not inspected again: the
-        engine answers nothing about a container while a command it started there is stuck.
-        Otherwise the container is inspected again: gone, no longer running (stopped, paused,
-        in a restart loop), or restarted since it was first seen (its probe could not join a
+        The container is inspected again: gone, no longer running (stopped, paused, in a
+        restart loop), or restarted since it was first seen (its probe could not join a
         namespace that died), it is the student's; unchanged, or an engine that does not
         answer, and the problem stays an ``error``.
         """
         __tracebackhide__ = True
-        if hung:
-            self._hung(container)
         answered, now = self._reinspect_within(container, self.reinspect_wait_s)
         if not answered:
             return
@@ -288,11 +440,6 @@ class Lab:
         expect.running(now)
         if (now.started_at, now.restart_count) != (container.started_at, container.restart_count):
             expect.fail(m.CONTAINER_RESTARTING.format(name=now.name, count=now.restart_count))
-
-    def _hung(self, container: ContainerFacts) -> NoReturn:
-        __tracebackhide__ = True
-        deadline = f"{self.exec_deadline_s:g}"
-        expect.fail(m.CONTAINER_HUNG.format(name=container.name, deadline=deadline))
 
     def _reinspect_within(
         self, container: ContainerFacts, wait_s: float
@@ -315,14 +462,70 @@ class Lab:
         the engine host's loopback, where published ports listen)."""
         return self.prober.run(ProbeSite(network_mode="host", description="engine host"), steps)
 
-    def observe_from(self, name: str, *steps: ProbeStep[Any]) -> Observation:
+    def observe_from(self, name: str, *steps: Step) -> Observation:
         """Start ``steps`` in one probe in container ``name``'s network namespace, in the
-        background. A missing or stopped container is reported when the results are read."""
+        background. A missing or stopped container is reported when the results are read.
+
+        A :class:`~grader.observe.tcp.TcpToContainer` connects to the address the engine gives
+        its container on its network, looked up now; its result is a
+        :class:`~grader.observe.tcp.TcpResult` naming that container, or, when the container
+        is missing, stopped or not on that network, the reason, raised when it is read."""
         try:
             container = self.running_container(name)
         except CheckFailed as missing:
             return Observation.failed(steps, missing)
-        return self._start(steps, lambda: self.from_inside(container, *steps))
+        return self.observe_in(container, *steps)
+
+    def observe_in(self, container: ContainerFacts, *steps: Step) -> Observation:
+        """:meth:`observe_from` a container already found (a swarm task's)."""
+        made = [self._made(step) for step in steps]
+        runnable = tuple(dict.fromkeys(s for s in made if not isinstance(s, CheckFailed)))
+
+        def run() -> Attempted:
+            results, attempts = (
+                self._retried(lambda some: self.from_inside(container, *some), runnable)
+                if runnable
+                else ([], [])
+            )
+            seen = dict(zip(runnable, zip(results, attempts, strict=True), strict=True))
+            return (
+                [
+                    probe_step
+                    if isinstance(probe_step, CheckFailed)
+                    else self._credited(step, seen[probe_step][0])
+                    for step, probe_step in zip(steps, made, strict=True)
+                ],
+                [
+                    1 if isinstance(probe_step, CheckFailed) else seen[probe_step][1]
+                    for probe_step in made
+                ],
+            )
+
+        return self._start(steps, run)
+
+    def _made(self, step: Step) -> ProbeStep[Any] | CheckFailed:
+        """The probe step that makes ``step``: itself, or the connection to the address of a
+        :class:`~grader.observe.tcp.TcpToContainer`'s container (or why there is none)."""
+        if not isinstance(step, TcpToContainer):
+            return step
+        try:
+            return step.at(self._address(step.container, step.network))
+        except CheckFailed as missing:
+            return missing
+
+    def _address(self, name: str, network_name: str) -> str:
+        __tracebackhide__ = True
+        network = self.network(network_name)
+        endpoint = expect.attached(self.running_container(name), network)
+        if not endpoint.ip_address:
+            expect.fail(m.NO_ADDRESS.format(container=name, network=network.name))
+        return endpoint.ip_address
+
+    def _credited(self, step: Step, result: Any) -> Any:
+        if isinstance(step, TcpToContainer) and isinstance(result, TcpResult):
+            network = self.network(step.network)
+            return replace(result, target=step.container, network=network.name)
+        return result
 
     def observe_published(
         self, name: str, container_port: int, host_port: int, path: str = "/"
@@ -355,7 +558,7 @@ class Lab:
             wanted.append(tuple(HttpGet(url) for url in urls))
         every = tuple(dict.fromkeys(s for w in wanted if not isinstance(w, CheckFailed) for s in w))
         whole = (
-            self._start(every, lambda: self.from_engine_host(*every))
+            self._start(every, lambda: self._retried(lambda s: self.from_engine_host(*s), every))
             if every
             else Observation.ready([], [])
         )
@@ -366,14 +569,22 @@ class Lab:
 
     def observe_from_engine_host(self, *steps: ProbeStep[Any]) -> Observation:
         """Like :meth:`from_engine_host`, in the background."""
-        return self._start(steps, lambda: self.from_engine_host(*steps))
+        return self._start(steps, lambda: self._retried(lambda s: self.from_engine_host(*s), steps))
 
-    def _start(
-        self, steps: tuple[ProbeStep[Any], ...], run: Callable[[], list[Any]]
-    ) -> Observation:
+    def _retried(
+        self, run: Callable[[Sequence[ProbeStep[Any]]], list[Any]], steps: Sequence[ProbeStep[Any]]
+    ) -> Attempted:
+        """``run(steps)``, transient misses tried again within the retry window
+        (:func:`~grader.observe.retry.run_with_retries`)."""
+        return run_with_retries(run, steps, self.retry_window_s)
+
+    def _start(self, steps: tuple[Step, ...], run: Callable[[], Attempted]) -> Observation:
+        return Observation(steps, self._submit(run))
+
+    def _submit(self, run: Callable[[], T]) -> Future[T]:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
-        return Observation(steps, self._pool.submit(run))
+        return self._pool.submit(run)
 
     def close(self) -> None:
         """Stop waiting for probes; the prober removes any still running."""

@@ -26,12 +26,6 @@ CONTAINER_PAUSED = Text(
     fr="le conteneur « {name} » est en pause (docker unpause {name})",
     en="container '{name}' is paused (docker unpause {name})",
 )
-CONTAINER_HUNG = Text(
-    fr="le conteneur « {name} » ne répond pas : une commande lancée dedans n'a pas fini en "
-    "{deadline} s",
-    en="container '{name}' does not respond: a command run in it did not finish within "
-    "{deadline} s",
-)
 CONTAINER_GONE = Text(
     fr="le conteneur « {name} » a disparu pendant la correction",
     en="container '{name}' disappeared during grading",
@@ -90,6 +84,16 @@ TCP_FAILED = Text(
     fr="depuis « {where} », pas de connexion TCP vers {host}:{port} ({detail})",
     en="from '{where}', no TCP connection to {host}:{port} ({detail})",
 )
+TCP_TO_CONTAINER_FAILED = Text(
+    fr="depuis « {where} », pas de connexion TCP vers « {target} » sur le port {port} "
+    "(son adresse sur « {network} » : {address}) : {detail}",
+    en="from '{where}', no TCP connection to '{target}' on port {port} "
+    "(its address on '{network}': {address}): {detail}",
+)
+NO_ADDRESS = Text(
+    fr="le conteneur « {container} » n'a pas d'adresse IPv4 sur le réseau « {network} »",
+    en="container '{container}' has no IPv4 address on network '{network}'",
+)
 NOT_PUBLISHED = Text(
     fr="le conteneur « {container} » ne publie pas son port {container_port}/{protocol} "
     "sur le port {host_port} de l'hôte (publications : {published})",
@@ -141,7 +145,34 @@ FOUND_OUTSIDE_PROJECT = {
         fr="image « {name} » trouvée hors du projet {project} (par son nom exact)",
         en="image '{name}' found outside project {project} (by its exact name)",
     ),
+    "service": Text(
+        fr="service « {name} » trouvé hors du projet {project} (par son nom exact)",
+        en="service '{name}' found outside project {project} (by its exact name)",
+    ),
 }
+
+# -- swarm (tp-overlay) -----------------------------------------------------------------------
+NOT_A_SWARM_MANAGER = Text(
+    fr="ce Docker Engine n'est pas le manager d'un swarm (état : {state}) ; "
+    "lancez docker swarm init",
+    en="this Docker Engine is not a swarm manager (state: {state}); run docker swarm init",
+)
+SERVICE_MISSING = Text(
+    fr="le service « {name} » n'existe pas (docker service ls)",
+    en="service '{name}' does not exist (docker service ls)",
+)
+SERVICE_RESTARTING = Text(
+    fr="les tâches du service « {name} » s'arrêtent et le swarm les relance "
+    "({running}/{wanted} en marche après {waited:.0f} s) : {why} (docker service ps {name})",
+    en="the tasks of service '{name}' stop and the swarm starts them again "
+    "({running}/{wanted} running after {waited:.0f} s): {why} (docker service ps {name})",
+)
+SERVICE_CONVERGING = Text(
+    fr="le service « {name} » converge encore après {waited:.0f} s : {running}/{wanted} "
+    "tâches en marche{why} (docker service ps {name})",
+    en="service '{name}' is still converging after {waited:.0f} s: {running}/{wanted} "
+    "tasks running{why} (docker service ps {name})",
+)
 
 # -- mounts, files, archives, users (volumes labs) --------------------------------------------
 KIND = {
@@ -267,13 +298,21 @@ IMAGE_NOT_BUILT_BY_COMPOSE = Text(
     en="image '{image}' of '{container}' was not built by Docker Compose (docker build -t, or "
     "docker tag of another image): it carries none of the labels Compose puts on what it builds",
 )
-USER_UNKNOWN = Text(
-    fr="impossible de lire l'utilisateur du processus principal de « {container} » ({detail})",
-    en="could not read the user of '{container}''s main process ({detail})",
+PID_NAMESPACE_SHARED = Text(
+    fr="« {container} » partage l'espace de PID de « {other} » (--pid container:{other}) : "
+    "son processus principal ne se distingue pas des autres ; lancez-le sans --pid",
+    en="'{container}' shares the PID namespace of '{other}' (--pid container:{other}): its "
+    "main process cannot be told from the others; run it without --pid",
 )
 RUNS_AS_ROOT = Text(
     fr="le processus principal de « {container} » tourne en root (uid 0)",
     en="the main process of '{container}' runs as root (uid 0)",
+)
+MAY_BECOME_ROOT = Text(
+    fr="le processus principal de « {container} » tourne avec l'uid {uid} mais garde l'uid 0 "
+    "(réel ou sauvegardé) : il peut redevenir root à tout moment",
+    en="the main process of '{container}' runs as uid {uid} but keeps uid 0 (real or saved): "
+    "it can become root again at any time",
 )
 RUNS_AS_OTHER = Text(
     fr="le processus principal de « {container} » tourne avec l'uid {uid} ({name}), "

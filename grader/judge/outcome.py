@@ -24,6 +24,9 @@ class CheckOutcome:
     status: CheckStatus
     message: Text | None = None
     duration_s: float = 0.0
+    retries: int = 0
+    """How many times the observations this check read were tried again before their result
+    (:mod:`grader.observe.retry`): a busy machine's doing, shown in the report."""
 
 
 class CheckFailed(AssertionError):

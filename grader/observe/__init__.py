@@ -4,6 +4,8 @@
 - :mod:`grader.observe.steps` -- many observations (steps) per probe container, one per site;
 - :mod:`grader.observe.dns`, :mod:`~grader.observe.tcp`, :mod:`~grader.observe.http` -- the
   network observations made from inside a namespace;
+- :mod:`grader.observe.process` -- who a container's main process runs as, read from its PID
+  namespace;
 - :mod:`grader.observe.prober` -- the probe image and labels of one run.
 """
 
@@ -12,7 +14,7 @@ from grader.observe.http import HttpGet, HttpResult
 from grader.observe.names import ComposeNames, ExactNames, NameResolver
 from grader.observe.prober import Prober
 from grader.observe.steps import ProbeSite, ProbeStep, StepOutput
-from grader.observe.tcp import TcpConnect, TcpResult
+from grader.observe.tcp import TcpConnect, TcpResult, TcpToContainer
 
 __all__ = [
     "ComposeNames",
@@ -28,4 +30,5 @@ __all__ = [
     "StepOutput",
     "TcpConnect",
     "TcpResult",
+    "TcpToContainer",
 ]

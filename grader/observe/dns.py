@@ -55,6 +55,10 @@ class DnsLookup:
     def parse(self, output: StepOutput) -> DnsAnswer:
         return parse_nslookup(self.name, output)
 
+    def transient(self, answer: DnsAnswer) -> bool:
+        """No reply, or a failure: tried again (an answer, even NXDOMAIN, is the answer)."""
+        return answer.outcome in ("no-reply", "failed")
+
 
 _ANSWER_ADDRESS = re.compile(r"^Address(?: \d+)?:\s*(\S+)\s*$")
 

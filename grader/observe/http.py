@@ -48,6 +48,8 @@ class HttpGet:
 
     url: str
     timeout_s: int = defaults.HTTP_TIMEOUT_S
+    retried: bool = True
+    """Whether a request that got no answer is tried again (see :class:`TcpConnect`'s)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -79,6 +81,10 @@ class HttpGet:
         if response.strip():
             return HttpResult(self.url, None, repr(status_line[:100]), answered=True)
         return HttpResult(self.url, None, complaint.strip())
+
+    def transient(self, result: HttpResult) -> bool:
+        """Nothing came back: tried again (whatever answered, answered)."""
+        return self.retried and not result.answered
 
 
 def connect_address(host_ip: str) -> str:

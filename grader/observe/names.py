@@ -24,6 +24,7 @@ from grader.engine.facts import (
     ContainerFacts,
     ImageFacts,
     NetworkFacts,
+    ServiceFacts,
     VolumeFacts,
     tagged,
 )
@@ -31,7 +32,7 @@ from grader.engine.facts import (
 #: Label carrying, on an image a batch-replayed submission built, the name the student gave it.
 IMAGE_NAME_LABEL = defaults.LABEL_IMAGE_NAME
 
-ObjectKind = Literal["container", "network", "volume", "image"]
+ObjectKind = Literal["container", "network", "volume", "image", "service"]
 F = TypeVar("F")
 
 
@@ -48,6 +49,9 @@ class NameResolver(Protocol):
     def network(self, name: str) -> NetworkFacts | None: ...
     def volume(self, name: str) -> VolumeFacts | None: ...
     def image(self, name: str) -> ImageFacts | None: ...
+    def service(self, name: str) -> ServiceFacts | None:
+        """A swarm service (ask only a swarm manager: others cannot list services)."""
+        ...
 
 
 class ExactNames:
@@ -70,6 +74,10 @@ class ExactNames:
 
     def image(self, name: str) -> ImageFacts | None:
         return self._engine.image(name)
+
+    def service(self, name: str) -> ServiceFacts | None:
+        found = self._engine.service(name)
+        return found if found is not None and found.name == name else None
 
 
 class ComposeNames:
@@ -132,6 +140,16 @@ class ComposeNames:
         if self._exact is None:
             return None
         return self._found_outside("volume", name, self._exact.volume(name))
+
+    def service(self, name: str) -> ServiceFacts | None:
+        """A swarm service labelled as project ``project``'s service ``name`` (a swarm lab's
+        reference solution labels its services so; see :mod:`grader.setup.stack`)."""
+        found = self._engine.services({COMPOSE_PROJECT: self.project, COMPOSE_SERVICE: name})
+        if found:
+            return found[0]
+        if self._exact is None:
+            return None
+        return self._found_outside("service", name, self._exact.service(name))
 
     def image(self, name: str) -> ImageFacts | None:
         """An image the project built under the name ``name``, else (unless strict) the image

@@ -43,11 +43,14 @@ class StepOutput:
 
 @dataclass(frozen=True)
 class ProbeSite:
-    """Where a probe runs: a network namespace and read-only mounts."""
+    """Where a probe runs: a network namespace, a PID namespace, a user namespace and
+    read-only mounts (see :class:`~grader.engine.probe.ProbeSpec`)."""
 
     network_mode: str = "none"
     mounts: tuple[ProbeMount, ...] = ()
     description: str = ""
+    pid_mode: str = ""
+    userns_mode: str = ""
 
 
 def run_steps(
@@ -68,6 +71,8 @@ def run_steps(
             script=script,
             purpose=site.description or site.network_mode,
             network_mode=site.network_mode,
+            pid_mode=site.pid_mode,
+            userns_mode=site.userns_mode,
             mounts=site.mounts,
             deadline_s=deadline_s,
             labels=labels,

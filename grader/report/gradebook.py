@@ -30,9 +30,27 @@ def number(value: float) -> str:
 
 
 def text_cell(value: str) -> str:
-    """One line of clean text; a leading ``= + - @`` is quoted (CSV formula injection)."""
-    line = " ".join(clean_text(value, 500).split())
-    return f"'{line}" if line[:1] in ("=", "+", "-", "@") else line
+    """One line of clean text; a leading ``= + - @`` is quoted (CSV formula injection).
+
+    >>> text_cell("=1+1"), text_cell("to review:\\n  dns")
+    ("'=1+1", 'to review: dns')
+    """
+    return _inert(" ".join(clean_text(value, 500).split()))
+
+
+def id_cell(student: str) -> str:
+    """A student id as a cell: as it is (an LMS matches it letter for letter), but without
+    control characters, and quoted when a spreadsheet would read it as a formula.
+
+    >>> id_cell("ada"), id_cell("=HYPERLINK(1)"), id_cell("-2"), id_cell("\\x1b[31mred")
+    ('ada', "'=HYPERLINK(1)", "'-2", 'red')
+    """
+    return _inert(clean_text(student, 500).replace("\n", " ").replace("\t", " "))
+
+
+def _inert(cell: str) -> str:
+    # A tab or carriage return before the sign is read as a formula too by some spreadsheets.
+    return f"'{cell}" if cell.lstrip(" \t\r")[:1] in ("=", "+", "-", "@") else cell
 
 
 def feedback(result: GradeResult) -> str:
@@ -59,7 +77,7 @@ def gradebook_csv(rubric: Rubric, results: Iterable[GradeResult], *, id_column: 
         points = {check.check_id: check.points for check in result.sheet.checks}
         writer.writerow(
             [
-                result.student,
+                id_cell(result.student),
                 number(result.score),
                 number(result.max_score),
                 result.status.value,
@@ -81,5 +99,6 @@ def canvas_csv(rubric: Rubric, results: Iterable[GradeResult], *, assignment: st
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     writer.writerow(["Points Possible", "", "", "", "", number(rubric.max_score)])
     for result in results:
-        writer.writerow([result.student, "", "", result.student, "", number(result.score)])
+        student = id_cell(result.student)
+        writer.writerow([student, "", "", student, "", number(result.score)])
     return out.getvalue()

@@ -7,7 +7,7 @@ Schema ``tp-grader.report/1``::
      "engine": {"endpoint", "version", "api_version"} | null,
      "notes": [str], "variant": str | null, "exam": bool, "flags": [str],
      "checks": [{"id", "title", "status", "points", "max_points", "penalty",
-                 "message", "hint", "duration_s"}]}
+                 "message", "hint", "duration_s", "retries"}]}
 
 ``points`` is negative for an applied penalty; ``penalty`` is the points a penalty check takes
 (0 for ordinary checks); ``hint`` is given for checks that did not pass, except under exam
@@ -75,6 +75,7 @@ def to_dict(result: GradeResult) -> dict[str, Any]:
                 if check.status is not CheckStatus.PASSED and result.hints_shown
                 else "",
                 "duration_s": round(check.outcome.duration_s, 3),
+                "retries": check.outcome.retries,
             }
             for check in result.sheet.checks
         ],
@@ -101,6 +102,7 @@ def from_dict(data: dict[str, Any], rubric: Rubric) -> GradeResult:
             status=CheckStatus(item["status"]),
             message=Text.same(str(item["message"])) if item.get("message") else None,
             duration_s=float(item.get("duration_s") or 0.0),
+            retries=int(item.get("retries") or 0),
         )
         for item in data.get("checks") or ()
     ]

@@ -9,6 +9,9 @@ folder they made):
 4. *generated* mutants (:mod:`grader.selftest.operators`): each must be killed (some check
    does not pass), unless ``mutants.yaml`` declares it equivalent, with a reason.
 
+A swarm lab (a stack solution, :mod:`grader.setup.stack`) runs on a swarm: the engine's own
+when it manages one, else a single-node swarm made for the selftest and left afterwards.
+
 Mutants run ``jobs`` at once, each in its own project with host ports and host folders of its
 own; their gradings run in worker processes (:mod:`grader.harness.workers`), so they grade in
 parallel too.
@@ -31,6 +34,7 @@ from grader.engine.facts import COMPOSE_PROJECT
 from grader.errors import ExerciseDefinitionError, GraderError, SetupFailed
 from grader.exercise.model import Exercise
 from grader.exercise.mutants import DeclaredMutant, Mutants
+from grader.harness.request import GradeRequest
 from grader.harness.workers import GradingFailed, GradingJob, GradingTimedOut, GradingWorkers
 from grader.i18n import Text
 from grader.judge.outcome import CheckStatus
@@ -39,6 +43,7 @@ from grader.result import GradeResult
 from grader.selftest.change import ChangeError, apply_change
 from grader.selftest.operators import GeneratedMutant, RunSpace, generate
 from grader.setup.solution import reference_solution
+from grader.setup.stack import swarm_for_a_run
 from grader.setup.stand_ins import stand_ins_for_a_run
 
 Kind = Literal["reference", "baseline", "declared", "generated"]
@@ -166,6 +171,8 @@ def selftest(
         on_run=on_run,
     )
     with ExitStack() as stack:
+        if exercise.solution is not None and exercise.solution.stack:
+            stack.enter_context(swarm_for_a_run(engine))  # joined for the run, left after
         if stand_ins:
             built = stack.enter_context(stand_ins_for_a_run(exercise, engine, probe_image))
             run.images |= built
@@ -334,11 +341,11 @@ class _Runner:
     ) -> tuple[GradeResult | None, Text | None]:
         if self.graders is None:
             raise RuntimeError("the selftest's graders are not started")
-        job = GradingJob(
-            exercise=self.exercise, student="selftest", host=self.host, run_id=project,
-            project=project, strict_project=True, probe_image=self.probe_image,
-            param_overrides=overrides,
+        request = GradeRequest(
+            self.exercise, student="selftest", run_id=project, project=project,
+            strict_project=True, probe_image=self.probe_image, param_overrides=overrides,
         )  # fmt: skip
+        job = GradingJob(request, self.host)
         try:
             return self.graders.grade(job, defaults.BATCH_GRADE_TIMEOUT_S), None
         except GradingTimedOut:
@@ -362,7 +369,7 @@ class _Runner:
     def _project(self) -> str:
         with self._lock:
             self._count += 1
-            return f"tpgst{self._id}-{self._count}"
+            return f"{defaults.PROJECT_PREFIX}st{self._id}-{self._count}"
 
     def _take_ports(self) -> list[int]:
         needed = len(self.exercise.host_ports) + 1  # and a spare one, for move-port

@@ -22,10 +22,11 @@ from grader import defaults
 from grader.compose import CommandResult, Compose, add_labels, own_built_images
 from grader.engine.base import Engine
 from grader.engine.facts import COMPOSE_PROJECT
-from grader.errors import ParameterError, SetupFailed, UsageError
+from grader.errors import ObservationError, ParameterError, SetupFailed, UsageError
 from grader.exercise.model import Exercise, Params
 from grader.i18n import Text
 from grader.setup.scratch import host_path_overrides, remove_scratch
+from grader.setup.stack import deploy, take_down
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class RunningSolution:
     param_overrides: Mapping[str, str]
     """The overrides to grade it with: the caller's, and the run's own host folders."""
     images: Mapping[str, str]
-    compose: Compose
+    compose: Compose | None
+    """``None`` for a stack solution (:mod:`grader.setup.stack`): no Compose project there."""
     problems: tuple[str, ...] = ()
     """What did not go through (a step that failed...), when failures are tolerated."""
 
@@ -98,13 +100,28 @@ def reference_solution(
     params = exercise.params.with_overrides(overrides)
     model = solution_model(exercise, params, images)
     solution = exercise.solution
+    if solution is not None and solution.stack:
+        # A stack file is written in the long syntax already: mutants edit it as it is.
+        if change is not None:
+            model = change(model)
+        run_labels = {defaults.LABEL_ROLE: "solution", **(labels or {})}
+        problems: list[str] = []
+        try:
+            deploy(
+                engine, model, project=project, labels=run_labels,
+                problems=problems if tolerate_failures else None,
+            )  # fmt: skip
+            yield RunningSolution(project, overrides, images, None, tuple(problems))
+        finally:
+            take_down(engine, project)
+        return
     workdir = solution.compose.parent if solution is not None else exercise.directory
     if change is not None:
         model = change(normalised(model, project, workdir, host))
     run_labels = {defaults.LABEL_ROLE: "solution", **(labels or {})}
     own_built_images(model, project, run_labels)
     add_labels(model, run_labels)
-    problems: list[str] = []
+    problems = []
 
     def must(result: CommandResult) -> None:
         if result.ok:
@@ -130,11 +147,19 @@ def reference_solution(
                 must(compose.run(*args, timeout_s=timeout_s))
             yield RunningSolution(project, overrides, images, compose, tuple(problems))
         finally:
-            compose.down()
-            engine.remove_labelled({COMPOSE_PROJECT: project})
-            engine.untag_images({COMPOSE_PROJECT: project}, f"{project}/")
+            _compose_down(engine, compose, project)
             if exercise.host_paths:
                 remove_scratch(engine, probe_image, project)
+
+
+def _compose_down(engine: Engine, compose: Compose, project: str) -> None:
+    """Everything of ``project`` removed, its health-checked containers stopped first
+    (:meth:`~grader.engine.base.Engine.stop_health_checked` says why)."""
+    with contextlib.suppress(ObservationError):  # an engine gone: down says so
+        engine.stop_health_checked({COMPOSE_PROJECT: project})
+    compose.down()
+    engine.remove_labelled({COMPOSE_PROJECT: project})
+    engine.untag_images({COMPOSE_PROJECT: project}, f"{project}/")
 
 
 def normalised(

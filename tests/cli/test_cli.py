@@ -4,6 +4,8 @@ asked for, it is deliberately unreachable."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -244,9 +246,9 @@ def test_report_options_say_dash_is_standard_output() -> None:
     done = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
 
     assert done.exit_code == 0
+    text = " ".join(done.output.split())  # the runner wraps help at 80 columns
     for option in ("--json", "--junit", "--gradescope"):
-        line = next(line for line in done.output.splitlines() if option + " " in line)
-        assert "(-: standard output)" in line, line
+        assert re.search(rf"{option} PATH Write [^()]*\(-: standard output\)", text), text
 
 
 def test_doctor_with_no_engine() -> None:
@@ -332,3 +334,190 @@ def test_rescore_of_a_folder_that_is_no_batch(tmp_path: Path) -> None:
 
     assert done.exit_code == 2
     assert f"{tmp_path} is not a batch's output folder" in one_error_line(done.output)
+
+
+def test_batch_into_an_output_folder_it_cannot_write(tmp_path: Path) -> None:
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    (tmp_path / "not-a-folder").write_text("x")
+
+    done = CliRunner().invoke(
+        app,
+        [
+            "batch",
+            "tp-reseau",
+            str(tmp_path / "class"),
+            "--out",
+            str(tmp_path / "not-a-folder"),
+            "--lang",
+            "en",
+        ],
+    )
+
+    assert done.exit_code == 2, done.output
+    assert done.output.count("\n") == 1
+    assert "cannot be written" in done.output
+    assert "Traceback" not in done.output
+
+
+VARIANT_KEY = "a course key that only the teacher has"
+
+
+def test_variant_without_a_key_gives_every_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A student asking "what are my names?" gets all of them, and is told there is no key."""
+    monkeypatch.delenv("GRADER_COURSE_KEY", raising=False)
+    exercise = find("tp-reseau")
+
+    done = runner.invoke(
+        app, ["variant", "tp-reseau", "--student", "ada", "--json", "--lang", "en"]
+    )
+
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.stdout)
+    assert answer == {
+        "exercise": "tp-reseau",
+        "student": "ada",
+        "course_key": False,
+        "fingerprint": None,
+        "parameters": dict(exercise.params),
+        "varying": [name for name in exercise.params if name in answer["varying"]],
+    }
+    assert set(answer["varying"]) == {v.parameter for v in exercise.variations}
+    assert "redis_port" not in answer["varying"]
+    assert isinstance(answer["parameters"]["app_port"], int)
+    assert done.stderr.splitlines() == [
+        "no course key is set (--course-key-file, $GRADER_COURSE_KEY): "
+        "the default values, everyone's"
+    ]
+
+
+def test_variant_with_a_key_gives_every_parameter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRADER_COURSE_KEY", raising=False)
+    key_file = tmp_path / "course.key"
+    key_file.write_text(VARIANT_KEY + "\n")
+    exercise = find("tp-reseau")
+    ada = exercise.variant("ada", VARIANT_KEY.encode())
+
+    as_json = runner.invoke(
+        app, ["variant", "tp-reseau", "--student", "ada", "--json", "--course-key-file",
+              str(key_file)],
+    )  # fmt: skip
+    as_text = runner.invoke(
+        app, ["variant", "tp-reseau", "--student", "ada", "--lang", "en", "--course-key-file",
+              str(key_file)],
+    )  # fmt: skip
+
+    assert (as_json.exit_code, as_text.exit_code) == (0, 0), as_json.output + as_text.output
+    answer = json.loads(as_json.stdout)
+    assert answer["course_key"] is True
+    assert answer["fingerprint"] == ada.fingerprint
+    assert answer["parameters"] == {**dict(exercise.params), **ada.values}
+    assert set(answer["varying"]) == set(ada.values)
+    assert as_json.stderr == as_text.stderr == ""
+    lines = {line.split("=")[0].strip(): line for line in as_text.stdout.splitlines()}
+    assert set(lines) == set(exercise.params)
+    assert lines["network"].endswith(f"= {ada.values['network']}  (varies)")
+    assert lines["redis_port"].endswith("= 6379")
+    assert VARIANT_KEY not in as_json.output + as_text.output
+
+
+def test_variant_of_an_unknown_exercise() -> None:
+    done = runner.invoke(app, ["variant", "tp-nope", "--student", "ada", "--lang", "en"])
+
+    assert done.exit_code == 2
+    assert one_error_line(done.stderr).startswith("error: ")
+    assert done.stdout == ""
+
+
+def test_probe_image_build_refuses_a_dynamic_busybox(tmp_path: Path) -> None:
+    """Refused before any engine is asked (the engine given here is unreachable)."""
+    dynamic = tmp_path / "busybox"
+    # A dynamically linked ELF that says it is BusyBox: what a distribution's shared busybox is.
+    dynamic.write_bytes(Path(sys.executable).resolve().read_bytes() + b"BusyBox v1.36.1 (x)")
+
+    done = runner.invoke(
+        app, ["probe-image", "build", "--busybox", str(dynamic), "--lang", "en", *UNREACHABLE]
+    )
+
+    assert done.exit_code == 2
+    assert one_error_line(done.stderr) == (
+        f"error: {dynamic}: dynamically linked: a FROM-scratch image has no C library for it; "
+        "install Debian's busybox-static or give --busybox PATH to a static busybox"
+    )
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"#!/bin/sh\necho busybox\n", "not an ELF executable"),
+        (None, "not a busybox binary"),
+        ("missing", "cannot read it (No such file or directory)"),
+    ],
+)
+def test_probe_image_build_refuses_what_is_not_a_busybox(
+    tmp_path: Path, content: bytes | str | None, reason: str
+) -> None:
+    given = tmp_path / "busybox"
+    if content is None:  # an ELF executable, but not busybox
+        shutil.copy(Path(sys.executable).resolve(), given)
+    elif isinstance(content, bytes):
+        given.write_bytes(content)
+
+    done = runner.invoke(
+        app, ["probe-image", "build", "--busybox", str(given), "--lang", "en", *UNREACHABLE]
+    )
+
+    assert done.exit_code == 2
+    assert one_error_line(done.stderr) == f"error: {given}: {reason}"
+
+
+def test_probe_image_build_finds_no_busybox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.setup import probe_image
+
+    monkeypatch.setattr(probe_image, "DEBIAN_BUSYBOX", tmp_path / "none")
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    done = runner.invoke(app, ["probe-image", "build", "--lang", "en", *UNREACHABLE])
+
+    assert done.exit_code == 3
+    assert one_error_line(done.stderr) == (
+        "error: no busybox on this machine: install Debian's busybox-static "
+        "(apt-get install busybox-static) or give --busybox PATH"
+    )
+
+
+def test_probe_image_build_with_no_engine(tmp_path: Path) -> None:
+    """A static busybox is found here (Debian's busybox-static); the engine is unreachable."""
+    done = runner.invoke(app, ["probe-image", "build", "--lang", "en", *UNREACHABLE])
+
+    assert done.exit_code == 3
+    assert one_error_line(done.stderr).startswith("error: cannot reach the Docker Engine at ")
+
+
+#: What `grade --help` must not import: the engine's client, the class view's server, YAML and
+#: templates (exercise loading), and rich's Markdown renderer (typer's rich help pulls it in).
+HEAVY_MODULES = (
+    "docker", "requests", "yaml", "jinja2", "rich.markdown", "markdown_it", "pydantic",
+    "sqlalchemy", "fastapi", "starlette", "grader.engine", "grader.exercise",
+)  # fmt: skip
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """Start-up is most of a short command's time: `grade --help` loads the commands' own
+    modules and typer, nothing they only need once running."""
+    program = (
+        "import json, sys; sys.argv = ['grade', '--help']; from grader.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]), "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "Usage: grade" in done.stdout
+    assert json.loads(done.stderr.splitlines()[-1]) == []

@@ -17,6 +17,12 @@ from tests.support.lab import LabBuilder, lab_builder
 from tests.support.wait import wait_for
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compose_sandbox_for_the_session(compose_sandbox: str) -> str:
+    """Built before any test compares the engine's images, gone after the last one."""
+    return compose_sandbox
+
+
 @pytest.fixture
 def lab(docker_client: docker.DockerClient) -> Iterator[LabBuilder]:
     with lab_builder(docker_client) as builder:

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from grader import defaults
-from grader.batch.prepare import project_name
+from grader.batch.gate.prepare import project_name
 from grader.batch.replay import Deadlines, EngineTarget
 from grader.batch.rescore import rescore
 from grader.batch.run import BatchReport, grade_in_place, replay_batch
@@ -34,13 +34,18 @@ from grader.engine.connection import connect
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
 from grader.result import GradeResult
+from grader.setup.scratch import scratch_folder
 from tests.engine.test_tp_reseau import build_reseau
 from tests.support.images import BUSYBOX
 from tests.support.lab import lab_builder
 from tests.support.second_engine import second_engine
+from tests.support.socket_proxy import socket_relay
+
+#: Its tests share module fixtures: on one worker of a parallel run (tests/support/workers.py).
+pytestmark = pytest.mark.xdist_group("batch")
 
 Model = dict[str, Any]
-DEADLINES = Deadlines(up=25, ready=4, probe=10, grade=60, down=60)
+DEADLINES = Deadlines(up=25, ready=15, probe=10, grade=60, down=60)
 
 
 def here(engine: DockerEngine) -> EngineTarget:
@@ -98,6 +103,15 @@ def no_alias(model: Model) -> Model:
     return model
 
 
+def late_listener(model: Model) -> Model:
+    """redis listens five seconds after it starts, with no health check to say so (as the real
+    redis image): graded once its port answers, with full marks."""
+    redis = model["services"]["redis"]
+    redis["command"] = ["/bin/sh", "-c", "sleep 5; exec /usr/local/bin/redis-server"]
+    redis["healthcheck"] = {"disable": True}
+    return model
+
+
 def wrong_port(model: Model) -> Model:
     model["services"]["moby-counter"]["ports"] = ["8001:80"]
     return model
@@ -115,6 +129,7 @@ CLASS: dict[str, tuple[Callable[[Model], Model] | None, str, float]] = {
     "hostile": (hostile, "refused", 0),
     "missing-image": (missing_image, "error", 0),
     "never-ready": (never_ready, "graded", 20),
+    "late-listener": (late_listener, "graded", 20),
     "hangs": (hangs, "error", 0),
     "no-compose": (None, "error", 0),
 }
@@ -168,14 +183,36 @@ def by_student(report: BatchReport) -> dict[str, GradeResult]:
     return {result.student: result for result in report.results}
 
 
+def misses(results: dict[str, GradeResult]) -> str:
+    """Every check that did not pass, with its message and retries: what a wrong score is
+    read from when it happens in CI."""
+    lines = [
+        f"{student}: {c.check_id} {c.status.value} ({c.retries} retries): "
+        f"{c.message.en if c.message else ''}"
+        for student, result in results.items()
+        for c in result.sheet.checks
+        if c.status.value != "passed"
+    ]
+    lines += [f"{s}: note {n.en}" for s, r in results.items() for n in r.notes]
+    return "\n".join(lines)
+
+
 def test_every_student_status_and_score(class_run: tuple[Path, BatchReport, float]) -> None:
     _, report, _ = class_run
     results = by_student(report)
 
-    assert {s: (r.status.value, r.score) for s, r in results.items()} == {
-        student: (status, score) for student, (_, status, score) in CLASS.items()
-    }
+    expected = {student: (status, score) for student, (_, status, score) in CLASS.items()}
+    assert {s: (r.status.value, r.score) for s, r in results.items()} == expected, misses(results)
     assert not report.interrupted
+
+
+def test_grading_starts_when_the_ports_answer(class_run: tuple[Path, BatchReport, float]) -> None:
+    _, report, _ = class_run
+    late = by_student(report)["late-listener"]
+
+    assert report.timings["late-listener"]["ready"] >= 3  # waited for redis's port
+    assert not [note for note in late.notes if "not answering" in note.en]
+    assert late.score == 20
 
 
 def test_reasons_are_in_the_reports(class_run: tuple[Path, BatchReport, float]) -> None:
@@ -275,8 +312,11 @@ def test_summaries_are_standalone(class_run: tuple[Path, BatchReport, float]) ->
 def test_nothing_left(
     class_run: tuple[Path, BatchReport, float], docker_client: docker.DockerClient
 ) -> None:
+    _, report, _ = class_run
     assert batch_leftovers(docker_client) == []
-    assert not list(Path("/tmp").glob("tp-grader-tpg*"))
+    folders = [Path(scratch_folder(r.project)) for r in report.results if r.project]
+    assert folders
+    assert not [folder for folder in folders if folder.exists()]
 
 
 def test_resume_skips_graded_students_and_retries_errors(
@@ -392,14 +432,18 @@ def test_batch_spread_over_two_engines(
     try:
         report = replay_batch(
             reseau, find_submissions(root), out_dir=tmp_path / "out", jobs=1, lang="en",
-            targets=[here(engine), EngineTarget(other, engine2)], deadlines=DEADLINES,
+            # The second engine first: Compose's sandbox runs there, the files sent through its
+            # API (as to a remote engine), its image built there.
+            targets=[EngineTarget(other, engine2), here(engine)], deadlines=DEADLINES,
             probe_image=BUSYBOX,
         )  # fmt: skip
     finally:
         other.close()
 
     results = by_student(report)
-    assert {s: r.score for s, r in results.items()} == {s: CLASS[s][2] for s in names}
+    assert {s: r.score for s, r in results.items()} == {s: CLASS[s][2] for s in names}, misses(
+        results
+    )
     assert {r.engine.endpoint for r in results.values() if r.engine} == {
         engine.info.endpoint, engine2,
     }  # fmt: skip
@@ -408,13 +452,13 @@ def test_batch_spread_over_two_engines(
 @pytest.mark.slow
 def test_in_place_grades_each_students_engine(
     engine2: str,
+    engine: DockerEngine,
     docker_client: docker.DockerClient,
     reseau: Exercise,
     reseau_images: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    hosts = tmp_path / "hosts.csv"
-    hosts.write_text(f"student,docker_host\nada,unix:///var/run/docker.sock\nbob,{engine2}\n")
+    first = engine.info.endpoint  # the suite's engine (a worker's own in a parallel run)
     second = docker.DockerClient(base_url=engine2, version="auto")
     with lab_builder(docker_client) as ada, lab_builder(second) as bob:
         build_reseau(ada, reseau_images)
@@ -422,7 +466,7 @@ def test_in_place_grades_each_students_engine(
 
         report = grade_in_place(
             reseau,
-            [StudentEngine("ada", "unix:///var/run/docker.sock"), StudentEngine("bob", engine2)],
+            [StudentEngine("ada", first), StudentEngine("bob", engine2)],
             out_dir=tmp_path / "out", jobs=2, lang="en",
             probe_image=BUSYBOX,
         )  # fmt: skip
@@ -529,18 +573,21 @@ def silent_engine(tmp_path: Path) -> Iterator[str]:
 
 def test_a_grading_that_hangs_is_killed_at_its_deadline(
     silent_engine: str,
+    engine: DockerEngine,
     reseau: Exercise,
     reseau_images: dict[str, str],
     docker_client: docker.DockerClient,
     tmp_path: Path,
 ) -> None:
+    role = {"label": "io.tp-grader.role"}
+    before = {c["Id"] for c in docker_client.api.containers(all=True, filters=role)}
     with lab_builder(docker_client) as ada:
         build_reseau(ada, reseau_images)
         started = time.monotonic()
 
         report = grade_in_place(
             reseau,
-            [StudentEngine("bob", silent_engine), StudentEngine("ada", "unix:///var/run/docker.sock")],
+            [StudentEngine("bob", silent_engine), StudentEngine("ada", engine.info.endpoint)],
             out_dir=tmp_path / "out", jobs=2, lang="en", deadline_s=5, probe_image=BUSYBOX,
         )  # fmt: skip
         elapsed = time.monotonic() - started
@@ -552,7 +599,8 @@ def test_a_grading_that_hangs_is_killed_at_its_deadline(
         "error: timeout — grading did not finish within 5 s (stopped)"
     )
     assert elapsed < 25  # the SDK's own timeout (30 s) was never waited for
-    assert not docker_client.api.containers(all=True, filters={"label": "io.tp-grader.role"})
+    left = {c["Id"] for c in docker_client.api.containers(all=True, filters=role)} - before
+    assert not left, "the grading left containers behind"
 
 
 @pytest.fixture
@@ -607,3 +655,112 @@ def test_an_image_the_submission_did_not_build_earns_nothing(
     assert (results["builds"].score, results["borrows"].score) == (14, 11)
     permissions = next(c for c in results["borrows"].sheet.checks if c.check_id == "permissions")
     assert permissions.outcome.message.en == "image 'tp-graphite' does not exist"
+
+
+def with_build(dockerfile: str) -> Callable[[Path, Model], None]:
+    """redis built from ``dockerfile`` (FROM an image of the suite's: nothing is pulled;
+    ``{redis}`` is the reference's redis image)."""
+
+    def make(folder: Path, reference: Model) -> None:
+        redis = reference["services"]["redis"]["image"]
+        model = copy.deepcopy(reference)
+        model["services"]["redis"].pop("image")
+        model["services"]["redis"]["build"] = {"context": "."}
+        folder.mkdir(parents=True)
+        (folder / "compose.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
+        (folder / "Dockerfile").write_text(dockerfile.format(busybox=BUSYBOX, redis=redis))
+
+    return make
+
+
+def test_builds_are_bounded(
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    reference = yaml.safe_load(reseau.render(reseau.solution.compose, images=reseau_images))
+    root = tmp_path / "class"
+    # 1.5 GiB in one allocation, past the build's memory limit (1 GiB, no swap).
+    with_build("FROM {busybox}\nRUN dd if=/dev/zero of=/dev/null bs=1536M count=1\n")(
+        root / "memory-hog", reference
+    )
+    with_build("FROM {busybox}\nRUN sleep 600\n")(root / "never-ends", reference)
+    with_build("FROM {redis}\nRUN true\n")(root / "builds-fine", reference)
+    deadlines = Deadlines(build=15, up=25, ready=15, probe=10, grade=60, down=60)
+
+    report = replay_batch(
+        reseau, find_submissions(root), targets=[here(engine)], out_dir=tmp_path / "out",
+        jobs=2, lang="en", deadlines=deadlines, probe_image=BUSYBOX,
+    )  # fmt: skip
+
+    results = by_student(report)
+    expected = {
+        "memory-hog": ("error", 0),
+        "never-ends": ("error", 0),
+        "builds-fine": ("graded", 20),
+    }
+    assert {s: (r.status.value, r.score) for s, r in results.items()} == expected, misses(results)
+    assert "non-zero code: 137" in results["memory-hog"].notes[0].en  # killed at its limit
+    assert "building service redis's image failed: timeout" in results["never-ends"].notes[0].en
+    assert report.timings["never-ends"]["build"] < 40
+    # The cancelled build left no step running, and no image.
+    assert not [
+        c for c in docker_client.api.containers(all=True) if "sleep 600" in str(c.get("Command"))
+    ]
+    assert batch_leftovers(docker_client) == []
+
+
+def test_an_engine_that_stops_answering_still_gives_every_student_a_row(
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    root = make_class(tmp_path / "class", reseau, reseau_images, {
+        "a-first": "perfect", "b-second": "perfect", "c-third": "perfect", "d-fourth": "perfect",
+    })  # fmt: skip
+    graded: list[GradeResult] = []
+
+    with socket_relay(tmp_path) as relay:
+
+        class CutAfterTheFirst:
+            def planned(self, total: int, skipped: int) -> None:
+                pass
+
+            def finished(self, result: GradeResult) -> None:
+                graded.append(result)
+                if len(graded) == 1:
+                    relay.cut()  # the engine stops answering: a daemon gone, a link down
+
+        target = connect(relay.url)
+        try:
+            report = replay_batch(
+                reseau, find_submissions(root), targets=[EngineTarget(target, relay.url)],
+                out_dir=tmp_path / "out", jobs=1, lang="en", deadlines=DEADLINES,
+                probe_image=BUSYBOX, observer=CutAfterTheFirst(),
+            )  # fmt: skip
+        finally:
+            target.close()
+    try:
+        results = by_student(report)
+        assert sorted(results) == ["a-first", "b-second", "c-third", "d-fourth"]
+        # Submissions are replayed in the order they are prepared, not the roster's: the one
+        # graded before the cut is whoever came first.
+        first = graded[0].student
+        assert results[first].score == 20, results[first].notes
+        others = sorted(set(results) - {first})
+        assert {results[s].status.value for s in others} == {"error"}, misses(results)
+        assert any("stopped answering" in problem.en for problem in report.problems)
+        rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open()))
+        assert [row["idnumber"] for row in rows] == ["a-first", "b-second", "c-third", "d-fourth"]
+    finally:  # what the cut left on the engine: `grade clean`'s job, done here by hand
+        for container in docker_client.api.containers(
+            all=True, filters={"label": f"{defaults.LABEL_ROLE}=batch"}
+        ):
+            docker_client.api.remove_container(container["Id"], force=True, v=True)
+        for network in docker_client.api.networks(
+            filters={"label": f"{defaults.LABEL_ROLE}=batch"}
+        ):
+            docker_client.api.remove_network(network["Id"])

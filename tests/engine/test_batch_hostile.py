@@ -24,8 +24,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from grader.batch.submissions import unique_ids
 from grader.cli import app
 from grader.exercise.model import Exercise
+from tests.support.cpu_hog import cpu_hog
 
 Model = dict[str, Any]
 TOKEN = secrets.token_hex(12)
@@ -198,6 +200,63 @@ def dotenv(line: str) -> Build:
     return build
 
 
+def include_elsewhere(folder: Path, reference: Model, canaries: Canaries) -> None:
+    """Compose resolves the included file's own ``include:`` from ``project_directory``, the
+    prescan beside the included file, where there is nothing: the file Compose loads instead
+    was never prescanned, and names the canary secret by its absolute path."""
+    model = json.loads(json.dumps(reference))
+    model["include"] = [{"path": "sub/inc.yaml", "project_directory": "."}]
+    write(folder, model)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "inc.yaml").write_text("include: [evil.yaml]\n")
+    (folder / "evil.yaml").write_text(
+        yaml.safe_dump({"services": {"leak": {"image": "x", "env_file": str(canaries.secret)}}})
+    )
+
+
+def extends_elsewhere(folder: Path, reference: Model, canaries: Canaries) -> None:
+    """The same through ``extends``: the service that reaches the canary is a runnable one."""
+    model = json.loads(json.dumps(reference))
+    model["include"] = [{"path": "sub/inc.yaml", "project_directory": "."}]
+    write(folder, model)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "inc.yaml").write_text(
+        "services:\n  helper:\n    extends: {file: base.yaml, service: base}\n"
+    )
+    (folder / "base.yaml").write_text(
+        yaml.safe_dump({"services": {"base": {"image": "redis", "env_file": str(canaries.secret)}}})
+    )
+
+
+def big_include(folder: Path, reference: Model, canaries: Canaries) -> None:
+    model = json.loads(json.dumps(reference))
+    model["include"] = ["big.yaml"]
+    write(folder, model)
+    (folder / "big.yaml").write_text("x-big: '" + "a" * (300 << 10) + "'\n")
+
+
+def deep_yaml(folder: Path, reference: Model, canaries: Canaries) -> None:
+    write(folder, reference)
+    with (folder / "compose.yaml").open("a") as file:
+        file.write("x-deep: " + "[" * 50_000 + "]" * 50_000 + "\n")
+
+
+def dockerfile(text: str) -> Build:
+    """redis built from a Dockerfile holding ``text``."""
+
+    def build(folder: Path, reference: Model, canaries: Canaries) -> None:
+        changed(build={"context": "."})(folder, reference, canaries)
+        (folder / "Dockerfile").write_text(text)
+
+    return build
+
+
+#: Compose led to a host file: the confined ``config`` cannot reach it (an error, no leak).
+CONFINED: dict[str, Build] = {
+    "include-project-directory": include_elsewhere,
+    "extends-project-directory": extends_elsewhere,
+}
+
 #: student -> (how the folder is made, the reason its report must name)
 HOSTILE: dict[str, tuple[Build, str]] = {
     "provider": (changed(provider={"type": "sh", "options": {"c": "touch /tmp/pwned"}}),
@@ -250,7 +309,7 @@ HOSTILE: dict[str, tuple[Build, str]] = {
                                        "moby-network2": {}}),
                          "networks.moby-network.external: external network"),
     "port-range-over-the-pool": (changed(ports=["20000-29999:6379"]),
-                                 "a port range cannot be published"),
+                                 "ports declared, ranges and expose included"),
     "secrets-file": (top(secrets={"s": {"file": "/etc/shadow"}}, redis={"secrets": ["s"]}),
                      "secrets"),
     "label-file": (pointing_outside("label_file"), "services.redis.label_file"),
@@ -286,10 +345,49 @@ HOSTILE: dict[str, tuple[Build, str]] = {
         "YAML anchors and aliases",
     ),
     "binary-key": (binary_key, "a key must be plain text"),
-    "port-target-ranges": (changed(ports=["1-65535"]), "ports declared (at most 50)"),
+    "port-target-ranges": (changed(ports=["1-65535"]), "ports declared, ranges and expose"),
     "many-networks": (many_networks, "networks (at most 8)"),
     "dotenv-colon-form": (dotenv("COMPOSE_PROFILES: x"), ".env sets COMPOSE_PROFILES"),
+    # Bounds before work: sizes, depth and ports counted before `config` runs.
+    "big-include": (big_include, "big.yaml is larger than 256 KiB"),
+    "deep-yaml": (deep_yaml, "unreadable compose file"),
+    "expose-range": (changed(expose=["1-65535"]), "ports declared, ranges and expose included"),
+    "big-dotenv": (dotenv("A=" + "a" * (100 << 10)), ".env is larger than 64 KiB"),
+    # What the engine itself would fetch, from its host's network (loopback included).
+    "image-on-loopback": (changed(image="127.0.0.1:5000/redis:alpine"),
+                          "comes from registry 127.0.0.1:5000"),
+    "from-localhost": (dockerfile("FROM localhost:5000/base\n"), "comes from registry localhost"),
+    "from-arg-loopback": (dockerfile("ARG BASE=127.0.0.2:80/x\nFROM ${BASE}\n"),
+                          "comes from registry 127.0.0.2:80"),
+    "add-url": (dockerfile("FROM scratch\nADD http://127.0.0.1:9/x /x\n"),
+                "the engine would fetch it itself"),
+    "copy-from-registry": (dockerfile("FROM scratch\nCOPY --from=[::1]:5000/x / /\n"),
+                           "comes from registry [::1]:5000"),
+    "additional-contexts": (changed(build={"context": ".", "additional_contexts": {"a": "."}}),
+                            "build.additional_contexts"),
 }  # fmt: skip
+
+#: Honest students with odd folder names or odd but valid YAML: each graded, with full marks,
+#: in a row of their own. (name -> what is added to the reference's compose file)
+ODD_NAMES = [
+    "Ada Lovelace",
+    "ada lovelace",
+    "ADA-LOVELACE",  # the same once cleaned
+    '=HYPERLINK("http:x")',
+    "+1+1",
+    "@SUM(A1)",
+    "-2",  # spreadsheet formulas
+    "<img src=x onerror=alert(1)>",
+    "\x1b]0;pwned\x07\x1b[31mred",  # markup, terminal
+    "e" * 200,  # longer than a folder name the outputs keep
+]
+ODD_YAML = {
+    "invalid-date": "x-exam-date: 2024-13-01\n",  # a date that does not exist, unquoted
+    "long-number": "x-n: " + "9" * 5000 + "\n",  # past Python's int() digit limit
+}
+UNDECODABLE = os.fsdecode(b"caf\xe9-latin1")
+#: A refused student whose id is markup: listed in the summaries, to look at, as text.
+MARKUP = "<svg onload=alert(1)>"
 
 
 def engine_state(client: docker.DockerClient) -> dict[str, list[Any]]:
@@ -300,6 +398,16 @@ def engine_state(client: docker.DockerClient) -> dict[str, list[Any]]:
         "networks": sorted(n["Id"] for n in api.networks()),
         "volumes": sorted(v["Name"] for v in api.volumes()["Volumes"] or ()),
     }
+
+
+def misses(report: dict[str, Any]) -> str:
+    """A report's checks that did not pass, with message and retries, and its notes."""
+    lines = [
+        f"{c['id']} {c['status']} ({c['retries']} retries): {c['message']}"
+        for c in report["checks"]
+        if c["status"] != "passed"
+    ]
+    return "; ".join([f"{report['student']}:", *lines, *report["notes"]])
 
 
 @pytest.fixture
@@ -313,6 +421,15 @@ def hostile_class(
     for student, (build, _) in HOSTILE.items():
         build(root / student, reference, canaries)
     write(root / "control", reference)
+    for student, build in CONFINED.items():
+        build(root / student, reference, canaries)
+    for name in [*ODD_NAMES, UNDECODABLE]:
+        write(root / name, reference)
+    changed(privileged=True)(root / MARKUP, reference, canaries)
+    for student, text in ODD_YAML.items():
+        write(root / student, reference)
+        with (root / student / "compose.yaml").open("a") as file:
+            file.write(text)
     # Interpolates a variable the batch machine has: Compose must not see it.
     model = json.loads(json.dumps(reference))
     model["services"]["redis"]["labels"] = {"leak": "${TPG_CANARY:-none}"}
@@ -339,17 +456,23 @@ def test_a_hostile_class_is_refused_and_changes_nothing(
     assert len(HOSTILE) >= 30
 
     try:
-        done = CliRunner().invoke(
-            app,
-            ["batch", "tp-reseau", "class/", "--out", "grades/", "--jobs", "2", "--lang", "en",
-             "--probe-image", busybox],
-        )  # fmt: skip
+        with cpu_hog():  # a correct setup scores full marks however busy the machine
+            done = CliRunner().invoke(
+                app,
+                ["batch", "tp-reseau", "class/", "--out", "grades/", "--jobs", "4",
+                 "--lang", "en", "--probe-image", busybox],
+            )  # fmt: skip
     finally:
         leftovers = Path("/tmp/pwned").exists()
 
     assert done.exit_code == 1, done.output  # env-canary is in error (its image is absent)
     students = workdir / "grades" / "students"
-    reports = {p.parent.name: json.loads(p.read_text()) for p in students.glob("*/report.json")}
+    reports = {
+        (data := json.loads(p.read_text()))["student"]: data for p in students.glob("*/report.json")
+    }
+    every = [*HOSTILE, *CONFINED, *ODD_NAMES, *ODD_YAML, UNDECODABLE, MARKUP, "control"]
+    assert len(reports) == len(every) + 1  # each student a row of their own, none merged
+    assert len({p.parent.name for p in students.glob("*/report.json")}) == len(reports)
     wrong = {
         student: (reports[student]["status"], reports[student]["notes"][:1])
         for student, (_, reason) in HOSTILE.items()
@@ -357,7 +480,18 @@ def test_a_hostile_class_is_refused_and_changes_nothing(
     }
     assert wrong == {}
     assert all(reports[student]["score"] == 0 for student in HOSTILE)
-    assert (reports["control"]["status"], reports["control"]["score"]) == ("graded", 20)
+    assert (reports["control"]["status"], reports["control"]["score"]) == ("graded", 20), misses(
+        reports["control"]
+    )
+    odd = [*ODD_NAMES, UNDECODABLE, *ODD_YAML]
+    honest = {s: (reports[s]["status"], reports[s]["score"]) for s in unique_ids(odd)}
+    assert honest == dict.fromkeys(unique_ids(odd), ("graded", 20)), "\n".join(
+        misses(reports[s]) for s in unique_ids(odd) if honest[s] != ("graded", 20)
+    )
+    assert "caf\\xe9-latin1~" in "".join(reports)  # shown escaped, not dropped
+    confined = {s: reports[s]["status"] for s in CONFINED}
+    assert confined == dict.fromkeys(CONFINED, "error"), [reports[s]["notes"] for s in CONFINED]
+    assert all("docker compose config failed" in reports[s]["notes"][0] for s in CONFINED)
     assert reports["env-canary"]["status"] == "error"
     assert "absent-none" in reports["env-canary"]["notes"][0]  # the variable was not there
     assert not leftovers  # the provider never ran
@@ -367,3 +501,16 @@ def test_a_hostile_class_is_refused_and_changes_nothing(
     assert len(written) > 3 * len(HOSTILE)
     for path in written:
         assert TOKEN not in path.read_text(errors="replace"), path
+    assert "\x1b" not in done.output  # no student text drives the teacher's terminal
+    gradebook = (workdir / "grades" / "gradebook.csv").read_text()
+    ids = [row.split(",", 1)[0] for row in gradebook.splitlines()[1:]]
+    assert not [i for i in ids if i.lstrip('"')[:1] in ("=", "+", "-", "@")]
+    canvas = (workdir / "grades" / "gradebook-canvas.csv").read_text()
+    assert not [c for c in canvas.split(",") if c.lstrip('"')[:1] in ("=", "+", "-", "@")]
+    html = (workdir / "grades" / "summary.html").read_text()
+    assert reports[MARKUP]["status"] == "refused"
+    assert "<svg onload" not in html
+    assert "&lt;svg onload=alert(1)&gt;" in html
+    markdown = (workdir / "grades" / "summary.md").read_text()
+    assert "<svg onload" not in markdown
+    assert "&lt;svg onload=alert(1)&gt;" in markdown

@@ -39,6 +39,8 @@ from tests.support.lab import remove_labelled
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY_LABEL = {"io.tp-grader.test": "ci-template"}
+#: A fresh runner's environment has no DOCKER_HOST: the machine's engine, its worker only.
+pytestmark = pytest.mark.machine_engine
 INSTALL_LINE = re.compile(r"^\s*(apk add|python3 -m venv|\S*pip install)")
 
 

@@ -13,7 +13,7 @@ import yaml
 from grader.compose import Compose, add_labels
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.result import GradeResult
 from grader.setup.solution import reference_solution
 from tests.support.images import BUSYBOX
@@ -26,12 +26,10 @@ def test_reference_solution_graded_through_project_labels(
     project = f"tpg-test-{secrets.token_hex(4)}"
     with reference_solution(reseau, engine=engine, project=project, images=reseau_images):
         result = grade(
-            reseau,
-            probe_image=BUSYBOX,
+            GradeRequest(
+                reseau, probe_image=BUSYBOX, student="t", project=project, strict_project=True
+            ),
             engine=engine,
-            student="t",
-            project=project,
-            strict_project=True,
         )
 
     assert (result.score, result.max_score) == (20, 20)
@@ -67,7 +65,7 @@ def test_fixed_names_graded_by_exact_names(
 ) -> None:
     assert engine.container("redis") is not None  # the names really are the lab's
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t")
+    result = grade(GradeRequest(reseau, probe_image=BUSYBOX, student="t"), engine=engine)
 
     assert result.score == 20
 
@@ -76,12 +74,14 @@ def test_fixed_names_graded_through_project(
     fixed_names_project: str, engine: DockerEngine, reseau: Exercise
 ) -> None:
     result = grade(
-        reseau,
-        probe_image=BUSYBOX,
+        GradeRequest(
+            reseau,
+            probe_image=BUSYBOX,
+            student="t",
+            project=fixed_names_project,
+            strict_project=True,
+        ),
         engine=engine,
-        student="t",
-        project=fixed_names_project,
-        strict_project=True,
     )
 
     assert result.score == 20
@@ -92,12 +92,10 @@ def test_other_project_is_not_graded(
 ) -> None:
     """A strict project resolves nothing of another project, even with the lab's names."""
     result = grade(
-        reseau,
-        probe_image=BUSYBOX,
+        GradeRequest(
+            reseau, probe_image=BUSYBOX, student="t", project="someone-else", strict_project=True
+        ),
         engine=engine,
-        student="t",
-        project="someone-else",
-        strict_project=True,
     )
 
     assert result.score == 0
@@ -141,7 +139,9 @@ def test_object_found_outside_the_project_is_noted(
 ) -> None:
     project = external_network_project
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", project=project)
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="t", project=project), engine=engine
+    )
 
     assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED)
     assert result.score == 20
@@ -157,12 +157,14 @@ def test_strict_project_never_falls_back(
     external_network_project: str, engine: DockerEngine, reseau: Exercise
 ) -> None:
     result = grade(
-        reseau,
-        probe_image=BUSYBOX,
+        GradeRequest(
+            reseau,
+            probe_image=BUSYBOX,
+            student="t",
+            project=external_network_project,
+            strict_project=True,
+        ),
         engine=engine,
-        student="t",
-        project=external_network_project,
-        strict_project=True,
     )
 
     missed = {

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import docker
 from grader import defaults
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.judge.outcome import CheckStatus
 from grader.report.json_report import write_json
 from grader.report.junit import write_junit
@@ -36,7 +35,8 @@ def test_probe_deadline_is_an_error_and_the_run_goes_on(
     build_reseau(lab, reseau_images, "dns-redis")
 
     result = grade(
-        reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en", probe_deadline_s=1.0
+        GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="en", probe_deadline_s=1.0),
+        engine=engine,
     )
 
     outcome = statuses(result)
@@ -79,7 +79,9 @@ def test_hostile_output_gives_valid_bounded_reports(
     lab.run("moby-counter", hostile, ports={80: 8000})
     wait_for(lambda: http_answers(8000), what="the hostile server to answer")
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t\x1b[31m\x00", lang="en")
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="t\x1b[31m\x00", lang="en"), engine=engine
+    )
     write_json(result, tmp_path / "r.json")
     write_junit(result, tmp_path / "r.xml")
 
@@ -109,19 +111,25 @@ def test_ctrl_c_leaves_no_probe_and_a_well_formed_report(
 ) -> None:
     build_reseau(lab, reseau_images, "dns-redis")  # its DNS probe takes seconds
     json_path = tmp_path / "r.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "grader", "check", "tp-reseau", "--json", str(json_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        wait_for(lambda: _running_probes(docker_client), timeout_s=30, what="a probe to start")
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    # The signal must land while a probe runs: on a busy machine the grading may still end
+    # between the probe seen and the signal sent. Such a run (a whole report, no interruption)
+    # did not test anything, and is run again, a few times at most.
+    for _ in range(4):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader", "check", "tp-reseau", "--json", str(json_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            wait_for(lambda: _running_probes(docker_client), timeout_s=30, what="a probe to start")
+            process.send_signal(signal.SIGINT)
+            output, _ = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        if process.returncode == 130 or b"Total" not in output:
+            break
 
     assert process.returncode == 130, output
     assert b"Traceback" not in output
@@ -160,35 +168,7 @@ def test_grading_changes_nothing(
     build_reseau(lab, reseau_images)
     before = _snapshot(docker_client)
 
-    grade(reseau, probe_image=BUSYBOX, engine=engine, student="t")
+    grade(GradeRequest(reseau, probe_image=BUSYBOX, student="t"), engine=engine)
 
     wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="probes removed")
     assert _snapshot(docker_client) == before
-
-
-ENDLESS_CAT = """\
-FROM {base}
-COPY endless /bin/endless
-RUN ["/bin/busybox", "sh", "-c", \
-     "/bin/busybox rm /bin/cat && /bin/busybox ln -s /bin/endless /bin/cat"]
-CMD ["sleep", "3600"]
-"""
-
-
-def test_the_one_exec_reads_a_bounded_output(
-    lab: LabBuilder, engine: DockerEngine, docker_client: docker.DockerClient, busybox: str
-) -> None:
-    """A student's image whose `cat` prints without end: the grader keeps 64 KiB and stops
-    reading (its memory stays bounded), within the command's deadline."""
-    image = build_test_image(
-        docker_client, "tp-grader-test/endless-cat:latest", ENDLESS_CAT,
-        endless="#!/bin/sh\nexec /bin/busybox yes 0123456789abcdef0123456789abcdef\n",
-    )  # fmt: skip
-    container = lab.run("graphite", image)
-    started = time.monotonic()
-
-    code, output = engine.exec_in(container, ["cat", "/proc/1/status"], deadline_s=10)
-
-    assert len(output) == defaults.EXEC_OUTPUT_LIMIT
-    assert time.monotonic() - started < 10
-    assert code == -1  # still running when the grader stopped reading: no exit code yet

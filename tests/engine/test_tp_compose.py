@@ -40,10 +40,10 @@ from grader.batch.submissions import find_submissions
 from grader.cli import app
 from grader.compose import add_labels, find_compose, find_project, run_bounded
 from grader.engine.docker_engine import DockerEngine
-from grader.engine.facts import COMPOSE_PROJECT
+from grader.engine.facts import COMPOSE_PROJECT, COMPOSE_SERVICE
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.result import GradeResult
 from grader.setup.stand_ins import build_stand_ins
 from tests.support.images import (
@@ -54,6 +54,10 @@ from tests.support.images import (
 )
 from tests.support.lab import TEST_RUN_LABEL, remove_labelled
 from tests.support.registry import serving
+from tests.support.wait import wait_for
+
+#: Its tests share module fixtures: on one worker of a parallel run (tests/support/workers.py).
+pytestmark = pytest.mark.xdist_group("tp-compose")
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 Model = dict[str, Any]
@@ -327,9 +331,15 @@ def test_mistakes(
         up = stack.enter_context(composed(folder, engine, docker_client, run))
         assert up.project == project
         result = grade(
-            compose_lab, engine=engine, student="t", project=project, strict_project=True,
-            probe_image=BUSYBOX,
-        )  # fmt: skip
+            GradeRequest(
+                compose_lab,
+                student="t",
+                project=project,
+                strict_project=True,
+                probe_image=BUSYBOX,
+            ),
+            engine=engine,
+        )
 
     assert image_ids(docker_client) == before  # built, pulled or tagged: all gone
     expected, score = EXPECTED[setup]
@@ -382,6 +392,86 @@ def pulled_as(client: docker.DockerClient, tag: str, images: dict[str, str]) -> 
             with contextlib.suppress(docker.errors.DockerException):
                 if ref:
                     client.api.remove_image(ref)
+
+
+# -- forging: identidock listens on its services' ports itself --------------------------------
+#: identidock's entrypoint sends dnmonster and redis to itself in its /etc/hosts (which a
+#: submission may do: the file is the container's own), listens on their ports, then serves
+#: the app. No `$`: Compose would interpolate it.
+FORGING_ENTRYPOINT = (
+    "printf '127.0.0.1 dnmonster\\n127.0.0.1 redis\\n' >>/etc/hosts"
+    " && { nc -ll -p 8080 -e true & nc -ll -p 6379 -e true & }"
+    " && exec /usr/local/bin/python-app-stand-in"
+)
+
+
+def forged_services(model: Model) -> Model:
+    """identidock answers for dnmonster and redis; they run, and listen on nothing."""
+    model["services"]["identidock"]["entrypoint"] = ["/bin/sh", "-c", FORGING_ENTRYPOINT]
+    for name in ("dnmonster", "redis"):
+        model["services"][name]["command"] = ["sleep", "3600"]
+        # Healthy at once (`--wait` refuses a disabled health check of an image that has one).
+        model["services"][name]["healthcheck"] = {"test": ["CMD", "true"], "interval": "1s"}
+    return model
+
+
+def test_a_listener_of_identidocks_own_earns_no_connection(
+    tmp_path: Path,
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    images: dict[str, str],
+    compose_lab: Exercise,
+) -> None:
+    run = secrets.token_hex(4)
+    labels = {TEST_RUN_LABEL: run, **TEST_LABEL}
+    project = f"tpg-compose-{run}"
+    folder = student_folder(tmp_path / project, images, forged_services, labels=labels)
+    with composed(folder, engine, docker_client, run) as up:
+        (app,) = engine.containers({COMPOSE_PROJECT: project, COMPOSE_SERVICE: "identidock"})
+        for name, port in (("dnmonster", 8080), ("redis", 6379)):
+            # The forgery holds by name, from identidock's namespace.
+            wait_for(
+                lambda n=name, p=port: connects(docker_client, app.id, n, p),
+                what=f"identidock's own listener for {name}",
+            )
+        request = GradeRequest(
+            compose_lab, student="t", project=up.project, strict_project=True,
+            probe_image=BUSYBOX, lang="en",
+        )  # fmt: skip
+        result = grade(request, engine=engine)
+        addresses = {
+            name: engine.containers({COMPOSE_PROJECT: project, COMPOSE_SERVICE: name})[0]
+            .endpoints[0]
+            .ip_address
+            for name in ("dnmonster", "redis")
+        }
+
+    missed = {"app-vers-dnmonster": FAILED, "app-vers-redis": FAILED}
+    assert statuses(result) == dict.fromkeys(compose_lab.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == 16
+    for name, port in (("dnmonster", 8080), ("redis", 6379)):
+        assert (
+            f"from 'identidock', no TCP connection to '{name}' on port {port} (its address on "
+            f"'{project}_identinet': {addresses[name]})"
+        ) in message(result, f"app-vers-{name}")
+
+
+def connects(client: docker.DockerClient, container: str, host: str, port: int) -> bool:
+    """Whether ``host:port`` accepts a connection from a probe in ``container``'s network
+    namespace (names resolved as the container resolves them)."""
+    probe = client.api.create_container(
+        BUSYBOX,
+        ["nc", "-w", "2", host, str(port), "-e", "true"],
+        labels=TEST_LABEL,
+        host_config=client.api.create_host_config(network_mode=f"container:{container}"),
+    )
+    try:
+        client.api.start(probe["Id"])
+        return bool(client.api.wait(probe["Id"], timeout=30)["StatusCode"] == 0)
+    finally:
+        client.api.remove_container(probe["Id"], force=True)
 
 
 # -- a class, graded in batch ----------------------------------------------------------------

@@ -16,13 +16,16 @@ import pytest
 
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.model import Exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.judge.outcome import CheckStatus
 from grader.result import GradeResult
 from tests.support.images import BUSYBOX, TEST_LABEL, static_busybox
 from tests.support.lab import LabBuilder
 from tests.support.net import http_answers
 from tests.support.wait import wait_for
+
+#: Its tests share module fixtures: on one worker of a parallel run (tests/support/workers.py).
+pytestmark = pytest.mark.xdist_group("tp-reseau")
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 
@@ -77,8 +80,7 @@ exec nc -ll -p 80 -e /tmp/serve
 #: Healthy once something accepts connections on port 80.
 LISTENING = {
     "test": ["CMD", "nc", "-w", "1", "127.0.0.1", "80", "-e", "true"],
-    "interval": 200_000_000,
-    "timeout": 2_000_000_000,
+    "interval": 1_000_000_000,  # no shorter, no timeout: see the stand-ins' Dockerfiles
     "retries": 100,
 }
 
@@ -86,6 +88,22 @@ LISTENING = {
 def raw_http(response: str) -> dict[str, Any]:
     """Options of ``lab.run`` for a moby-counter that answers ``response`` to every request."""
     return {"command": ["sh", "-c", RAW_HTTP, "serve", response], "healthcheck": LISTENING}
+
+
+#: An app that also listens on redis's port itself, to earn what redis should.
+FORGER: dict[str, Any] = {
+    "command": ["sh", "-c", "nc -ll -p 6379 -e true & exec httpd -f -p 80 -h /www"]
+}
+#: A redis that runs and listens on nothing.
+DEAF: dict[str, Any] = {"command": ["sleep", "3600"], "healthcheck": {"test": ["NONE"]}}
+
+
+def listens(lab: LabBuilder, name: str, port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a connection to ``host:port`` from inside container ``name`` is accepted."""
+    command = ["nc", "-w", "2", host, str(port), "-e", "true"]
+    exec_id = lab.api.exec_create(lab.containers[name], command)
+    lab.api.exec_start(exec_id)
+    return bool(lab.api.exec_inspect(exec_id)["ExitCode"] == 0)
 
 
 def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "reference") -> None:
@@ -102,9 +120,14 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
         "redis",
         redis_image,
         network=None if mutant in ("redis-attache", "reseau-cree") else network,
+        **(DEAF if mutant.startswith("forged-redis-") else {}),
     )
 
     app: dict[str, Any] = {"ports": {80: 8000}}
+    if mutant == "forged-redis-hosts":
+        app.update(FORGER, extra_hosts={"redis": "127.0.0.1"})
+    if mutant == "forged-redis-alias":
+        app.update(FORGER, aliases=("redis",))
     if mutant == "port-publie-http-404":
         app["command"] = ["sh", "-c", "mkdir -p /empty && exec httpd -f -p 80 -h /empty"]
         app["healthcheck"] = {"test": ["NONE"]}
@@ -136,18 +159,22 @@ def build_reseau(lab: LabBuilder, images: dict[str, str], mutant: str = "referen
     )
 
     lab.network("moby-network2")
-    lab.run(
-        "moby-counter2",
-        app_image,
-        network="moby-network2",
-        ports={80: 9090},
-    )
-    lab.run("redis2", redis_image, network="moby-network2", aliases=("redis",))
+    app2: dict[str, Any] = {"ports": {80: 9090}}
+    if mutant == "forged-redis2-hosts":
+        app2.update(FORGER, extra_hosts={"redis": "127.0.0.1"})
+    if mutant == "forged-redis2-alias":
+        app2.update(FORGER, aliases=("redis",))
+    lab.run("moby-counter2", app_image, network="moby-network2", **app2)
+    deaf = DEAF if mutant.startswith("forged-redis2-") else {}
+    lab.run("redis2", redis_image, network="moby-network2", aliases=("redis",), **deaf)
     if mutant == "isolation":  # the first redis joins the second network too
         lab.api.connect_container_to_network(lab.containers["redis"], "moby-network2")
     lab.wait_ready()
     if app.get("healthcheck", {}).get("test") == ["NONE"]:  # wait for the published port
         wait_for(lambda: http_answers(8000), what="moby-counter to answer on 127.0.0.1:8000")
+    for name, options in (("moby-counter", app), ("moby-counter2", app2)):
+        if options.get("command") == FORGER["command"]:
+            wait_for(lambda n=name: listens(lab, n, 6379), what=f"{name}'s own listener")
 
 
 def statuses(result: GradeResult) -> dict[str, str]:
@@ -175,7 +202,7 @@ def test_reference_and_mutants(
 ) -> None:
     build_reseau(lab, reseau_images, mutant)
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test")
+    result = grade(GradeRequest(reseau, probe_image=BUSYBOX, student="test"), engine=engine)
 
     expected = {check_id: PASSED for check_id in reseau.rubric.check_ids}
     expected |= EXPECTED[mutant]
@@ -191,7 +218,9 @@ def test_reference_scores_twenty(
 ) -> None:
     build_reseau(lab, reseau_images)
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="test", lang="en"), engine=engine
+    )
 
     assert (result.score, result.max_score) == (20, 20)
     assert result.sheet.all_passed
@@ -202,7 +231,9 @@ def test_penalty_takes_two_points(
 ) -> None:
     build_reseau(lab, reseau_images, "sans-link")
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="test", lang="en"), engine=engine
+    )
 
     penalty = next(c for c in result.sheet.checks if c.check_id == "sans-link")
     assert (penalty.points, result.score) == (-2, 18)
@@ -216,7 +247,9 @@ def test_hosts_file_line_does_not_resolve(
     build_reseau(lab, reseau_images, "dns-redis")
     assert "redis" in lab.exec("moby-counter", "cat", "/etc/hosts")
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="en")
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="test", lang="en"), engine=engine
+    )
 
     dns = next(c for c in result.sheet.checks if c.check_id == "dns-redis")
     assert dns.status is CheckStatus.FAILED
@@ -228,12 +261,84 @@ def test_messages_name_what_is_wrong(
 ) -> None:
     build_reseau(lab, reseau_images, "port-publie-http-404")
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="test", lang="fr")
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="test", lang="fr"), engine=engine
+    )
 
     port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
     assert port.outcome.message.fr == (
         "GET http://127.0.0.1:8000/ sur l'hôte du moteur Docker répond 404, et non 200"
     )
+
+
+# -- forging: a listener of the app's own, under the target's name ---------------------------
+#: Per setup: the app that forges, the name it forges, the checks that must not pass, and what
+#: the student reads. redis (or redis2) runs and listens on nothing; the app listens on 6379
+#: itself, and the name leads there: a hosts line (``--add-host redis:127.0.0.1``, or written by
+#: the app's entrypoint), or the app's own network alias (``--network-alias redis``), which
+#: Docker's DNS then gives beside redis's address.
+FORGED: dict[str, tuple[str, dict[str, str], str]] = {
+    "forged-redis-hosts": (
+        "moby-counter",
+        {"app-vers-redis": FAILED},
+        "from 'moby-counter', no TCP connection to 'redis' on port 6379 (its address on "
+        "'moby-network': {address})",
+    ),
+    "forged-redis-alias": (
+        "moby-counter",
+        {"app-vers-redis": FAILED},
+        "from 'moby-counter', no TCP connection to 'redis' on port 6379 (its address on "
+        "'moby-network': {address})",
+    ),
+    "forged-redis2-hosts": (
+        "moby-counter2",
+        {"redis2-joignable": FAILED},
+        "from 'moby-counter2', no TCP connection to 'redis2' on port 6379 (its address on "
+        "'moby-network2': {address})",
+    ),
+    "forged-redis2-alias": (
+        "moby-counter2",
+        {"redis2-joignable": FAILED},
+        "from 'moby-counter2', no TCP connection to 'redis2' on port 6379 (its address on "
+        "'moby-network2': {address})",
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", list(FORGED))
+def test_a_listener_of_the_apps_own_earns_no_connection(
+    mutant: str,
+    lab: LabBuilder,
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images, mutant)
+    app, missed, message = FORGED[mutant]
+    target, network = (
+        ("redis2", "moby-network2") if "redis2" in mutant else ("redis", "moby-network")
+    )
+    # The forgery holds by name: `redis` leads to a listener inside the app itself.
+    if mutant.endswith("-hosts"):
+        assert listens(lab, app, 6379, host="redis")
+    else:
+        own = lab.address(app, network)
+        seen = lab.run_to_completion(
+            BUSYBOX, ["nslookup", "-type=a", "redis", "127.0.0.11"],
+            network_mode=f"container:{lab.containers[app]}",
+        )  # fmt: skip
+        assert own in seen
+        assert listens(lab, app, 6379, host=own)
+
+    result = grade(GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="en"), engine=engine)
+
+    assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    assert result.score == expected_score(reseau, missed)
+    (check_id,) = missed
+    failed = next(c for c in result.sheet.checks if c.check_id == check_id)
+    assert message.format(address=lab.address(target, network)) in failed.outcome.message.en
 
 
 # -- DNS: an nslookup that walks a search list ------------------------------------------------
@@ -301,7 +406,9 @@ def test_dns_answer_after_an_nxdomain_of_the_search_list(
     assert "NXDOMAIN" in seen
     assert lab.address("redis", "moby-network") in seen
 
-    result = grade(reseau, probe_image=search_list_probe, engine=engine, student="t", lang="en")
+    result = grade(
+        GradeRequest(reseau, probe_image=search_list_probe, student="t", lang="en"), engine=engine
+    )
 
     assert statuses(result) == dict.fromkeys(reseau.rubric.check_ids, PASSED)
     assert result.score == 20
@@ -327,7 +434,7 @@ def test_published_port_messages(
 ) -> None:
     build_reseau(lab, reseau_images, mutant)
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+    result = grade(GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="en"), engine=engine)
 
     port = next(c for c in result.sheet.checks if c.check_id == "port-publie")
     assert port.status is CheckStatus.FAILED
@@ -410,7 +517,9 @@ def test_crash_loops_and_pauses_are_the_students(
         lab.api.pause(lab.containers["moby-counter"])
 
     try:
-        result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="en")
+        result = grade(
+            GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="en"), engine=engine
+        )
     finally:
         if setup == "app-paused":
             lab.api.unpause(lab.containers["moby-counter"])
@@ -431,7 +540,7 @@ def test_restart_loop_message_in_french(
     build_reseau(lab, reseau_images)
     crash_loop(lab, "redis", reseau_images["redis"], network="moby-network")
 
-    result = grade(reseau, probe_image=BUSYBOX, engine=engine, student="t", lang="fr")
+    result = grade(GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="fr"), engine=engine)
 
     redis = next(c for c in result.sheet.checks if c.check_id == "redis-attache")
     assert redis.outcome.message.fr.startswith("le conteneur « redis » redémarre en boucle")

@@ -28,7 +28,7 @@ from grader.compose import Compose, add_labels
 from grader.engine.docker_engine import DockerEngine
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.result import GradeResult
 from grader.setup.scratch import scratch_folder
 from grader.setup.solution import reference_solution
@@ -195,7 +195,8 @@ def test_reference_and_mutants(
     params = build_volumes(lab, volumes_images, mutant, host_root=host_root)
 
     result = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="en", param_overrides=params),
+        engine=engine,
     )
 
     expected = dict.fromkeys(volumes.rubric.check_ids, PASSED) | EXPECTED[mutant]
@@ -287,7 +288,8 @@ def test_backup_shapes(
     shape_backup(shape, Path(params["backup_dir"]), dump)
 
     result = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="en", param_overrides=params),
+        engine=engine,
     )
 
     status, message = BACKUPS[shape]
@@ -318,7 +320,8 @@ def test_owner_of_the_volume(
     params["graphite_volume"] = "graphite_data_root"
 
     result = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="en", param_overrides=params),
+        engine=engine,
     )
 
     permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
@@ -340,7 +343,8 @@ def test_reading_backups_writes_nothing_on_the_host(
     params = {"data_dir": str(missing / "data"), "backup_dir": str(missing / "backup")}
 
     result = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", param_overrides=params
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="en", param_overrides=params),
+        engine=engine,
     )
 
     assert not missing.exists()
@@ -361,9 +365,17 @@ def test_compose_setup_graded_through_project(
             {"com.docker.compose.project": project, "com.docker.compose.service": "sidecar"}
         )[0]
         result = grade(
-            volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-            strict_project=True, param_overrides=running.param_overrides,
-        )  # fmt: skip
+            GradeRequest(
+                volumes,
+                probe_image=BUSYBOX,
+                student="t",
+                lang="en",
+                project=project,
+                strict_project=True,
+                param_overrides=running.param_overrides,
+            ),
+            engine=engine,
+        )
 
     assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED), [
         (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
@@ -420,13 +432,28 @@ def test_strict_project_takes_only_images_it_built(
     project, overrides = project_without_its_image
 
     strict = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-        strict_project=True, param_overrides=overrides,
-    )  # fmt: skip
+        GradeRequest(
+            volumes,
+            probe_image=BUSYBOX,
+            student="t",
+            lang="en",
+            project=project,
+            strict_project=True,
+            param_overrides=overrides,
+        ),
+        engine=engine,
+    )
     lenient = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="en", project=project,
-        param_overrides=overrides,
-    )  # fmt: skip
+        GradeRequest(
+            volumes,
+            probe_image=BUSYBOX,
+            student="t",
+            lang="en",
+            project=project,
+            param_overrides=overrides,
+        ),
+        engine=engine,
+    )
 
     missed = {"permissions": FAILED}
     assert statuses(strict) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
@@ -443,7 +470,69 @@ def test_strict_project_takes_only_images_it_built(
     ]
 
 
-# -- whose fault: a hung container ---------------------------------------------------------------
+# -- forging: a `cat` of the student's image that lies about the main process's user ----------
+#: ``cat``, except that a process's status claims uid 999 (graphite's): what an image can ship to
+#: fool a grader reading /proc/1/status with a program it finds inside the student's container.
+FORGING_CAT = r"""#!/bin/sh
+for file in "$@"; do
+  case "$file" in
+    /proc/*/status) busybox sed -E 's/^(Uid|Gid):.*/\1:\t999\t999\t999\t999/' "$file" ;;
+    *) busybox cat "$file" ;;
+  esac
+done
+"""
+
+
+def build_forging_graphite(client: docker.DockerClient, base: str, tag: str) -> str:
+    """The solution's graphite without its USER line (it runs as root), with the forging
+    ``cat`` first on its PATH."""
+    context = find("tp-volumes").directory / "solution" / "graphite"
+    with tempfile.TemporaryDirectory() as copy:
+        dockerfile = (context / "Dockerfile").read_text().replace("USER graphite\n", "")
+        (Path(copy) / "Dockerfile").write_text(dockerfile + "COPY cat /usr/local/bin/cat\n")
+        (Path(copy) / "cat").write_text(FORGING_CAT)
+        (Path(copy) / "cat").chmod(0o755)
+        client.images.build(
+            path=copy, tag=tag, buildargs={"BASE": base}, labels={"io.tp-grader.test": "1"},
+            rm=True, forcerm=True,
+        )  # fmt: skip
+    return tag
+
+
+def test_a_forging_cat_does_not_hide_root(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    volumes: Exercise,
+    volumes_images: dict[str, str],
+    host_root: Path,
+) -> None:
+    """graphite runs as root, and every program of its image that shows /proc/1/status says
+    uid 999: the grader reads the kernel's answer with a probe of its own, and is not fooled."""
+    params = build_volumes(lab, volumes_images, host_root=host_root)
+    lab.api.remove_container(lab.containers.pop("graphite"), force=True)
+    image = build_forging_graphite(
+        lab.client, volumes_images["graphite_base"], "tp-grader-test/graphite-forging"
+    )
+    params["graphite_image"] = image
+    lab.run("graphite", image, binds={"graphite_data": "/data/graphite"})
+    lab.wait_ready()
+    # Inside graphite, the forgery holds: root's status reads as graphite's.
+    assert "Uid:\t999\t999\t999\t999" in lab.exec("graphite", "cat", "/proc/1/status")
+
+    result = grade(
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="en", param_overrides=params),
+        engine=engine,
+    )
+
+    missed = {"permissions": FAILED}
+    assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+        (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
+    ]
+    permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
+    assert permissions.outcome.message.en == "the main process of 'graphite' runs as root (uid 0)"
+
+
+# -- a frozen container -----------------------------------------------------------------------
 FREEZER = Path("/sys/fs/cgroup/freezer")
 
 
@@ -497,7 +586,7 @@ def frozen_parent(lab: LabBuilder) -> Iterator[FrozenParent]:
     frozen.remove()
 
 
-def test_hung_container_does_not_respond(
+def test_frozen_container_is_graded_all_the_same(
     lab: LabBuilder,
     engine: DockerEngine,
     volumes: Exercise,
@@ -505,7 +594,9 @@ def test_hung_container_does_not_respond(
     host_root: Path,
     frozen_parent: FrozenParent,
 ) -> None:
-    """graphite is frozen: the one command grading runs in it never finishes."""
+    """graphite is frozen, which the engine does not know: grading runs nothing in it (its
+    user is read by a probe in its PID namespace, its files through the archive API), so
+    nothing waits on it, and it is graded as it is."""
     params = build_volumes(lab, volumes_images, host_root=host_root)
     lab.api.remove_container(lab.containers.pop("graphite"), force=True)
     lab.run(
@@ -518,17 +609,12 @@ def test_hung_container_does_not_respond(
     assert engine.container("graphite").running  # the engine does not know
 
     result = grade(
-        volumes, probe_image=BUSYBOX, engine=engine, student="t", lang="fr", param_overrides=params
+        GradeRequest(volumes, probe_image=BUSYBOX, student="t", lang="fr", param_overrides=params),
+        engine=engine,
     )
 
-    missed = {"permissions": FAILED}
-    assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED) | missed, [
+    assert statuses(result) == dict.fromkeys(volumes.rubric.check_ids, PASSED), [
         (c.check_id, c.outcome.message.en) for c in result.sheet.checks if c.outcome.message
     ]
-    assert result.score == expected_score(volumes, missed)
     permissions = next(c for c in result.sheet.checks if c.check_id == "permissions")
-    assert permissions.outcome.message.fr == (
-        "le conteneur « graphite » ne répond pas : une commande lancée dedans n'a pas fini en "
-        f"{defaults.EXEC_DEADLINE_S:g} s"
-    )
-    assert permissions.outcome.duration_s < defaults.EXEC_DEADLINE_S + 2
+    assert permissions.outcome.duration_s < defaults.PROBE_DEADLINE_S

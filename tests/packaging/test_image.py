@@ -29,7 +29,8 @@ from tests.support.images import BUSYBOX, TEST_LABEL
 from tests.support.lab import lab_builder
 from tests.support.reports import assert_valid_junit, junit_counts
 
-pytestmark = pytest.mark.slow
+#: Its build installs from PyPI: only the machine's engine reaches it (tests/support/workers.py).
+pytestmark = [pytest.mark.slow, pytest.mark.machine_engine]
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "tp-grader-test/debian-python:bookworm"

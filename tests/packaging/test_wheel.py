@@ -13,7 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+#: It builds from the source tree the image test's `docker build` sends as its context: on the
+#: same worker as that test, never beside it (tests/support/workers.py).
+pytestmark = [pytest.mark.slow, pytest.mark.machine_engine]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,17 @@ def test_wheel_holds_exercises_and_rubrics(installed: Path) -> None:
     assert "grader/_bundle/exercises/tp-reseau/checks.py" in names
     assert "grader/_bundle/rubrics/tp-reseau.yaml" in names
     assert "grader/py.typed" in names
+
+
+def test_wheel_holds_the_class_views_migrations_and_page(installed: Path) -> None:
+    import zipfile
+
+    (wheel,) = installed.parent.parent.glob("tp_grader-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "grader/classroom/store/migrations/env.py" in names
+    assert "grader/classroom/store/migrations/versions/0001_class_view.py" in names
+    assert "grader/classroom/page/static/class.js" in names
+    assert "grader/classroom/page/templates/class.html" in names
 
 
 def test_grade_list_from_any_directory(installed: Path, tmp_path: Path) -> None:

@@ -17,11 +17,16 @@ from grader.engine.facts import (
     EngineInfo,
     ImageFacts,
     NetworkFacts,
+    ServiceFacts,
+    SwarmFacts,
+    TaskFacts,
     VolumeFacts,
 )
 from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
+from grader.engine.swarm import ContainerSpec, ServiceSpec
 
 ProbeHandler = Callable[[ProbeSpec], ProbeOutput]
+_SETS_NOTHING_UP = "FakeEngine only observes: setting a lab up needs a real engine"
 
 
 def _no_probes(spec: ProbeSpec) -> ProbeOutput:
@@ -41,6 +46,10 @@ class FakeEngine:
     networks_: list[NetworkFacts] = field(default_factory=list)
     volumes_: list[VolumeFacts] = field(default_factory=list)
     images_: list[ImageFacts] = field(default_factory=list)
+    services_: list[ServiceFacts] = field(default_factory=list)
+    tasks_: list[TaskFacts] = field(default_factory=list)
+    """Tasks as the swarm reports them; a test may change the list between calls."""
+    swarm_: SwarmFacts = field(default_factory=lambda: SwarmFacts("inactive"))
     probe_handler: ProbeHandler = _no_probes
     probes_run: list[ProbeSpec] = field(default_factory=list)
     info_: EngineInfo = field(
@@ -50,6 +59,47 @@ class FakeEngine:
     @property
     def info(self) -> EngineInfo:
         return self.info_
+
+    def swarm(self) -> SwarmFacts:
+        return self.swarm_
+
+    def service(self, ref: str) -> ServiceFacts | None:
+        return next((s for s in self.services_ if ref in (s.name, s.id)), None)
+
+    def services(self, labels: LabelSelector) -> list[ServiceFacts]:
+        return [s for s in self.services_ if _matches(dict(s.labels), labels)]
+
+    def tasks(self, service_id: str) -> list[TaskFacts]:
+        return [t for t in self.tasks_ if t.service_id == service_id]
+
+    # Setting a lab up is the real engine's business: the fake only observes.
+    def init_swarm(self) -> None:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def leave_swarm(self) -> None:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def create_network(
+        self, name: str, driver: str, *, attachable: bool, labels: Mapping[str, str]
+    ) -> str:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def create_volume(
+        self, name: str, driver: str, options: Mapping[str, str], labels: Mapping[str, str]
+    ) -> None:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def create_service(self, spec: ServiceSpec) -> str:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def remove_services(self, labels: LabelSelector) -> int:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def start_container(self, spec: ContainerSpec) -> str:
+        raise NotImplementedError(_SETS_NOTHING_UP)
+
+    def remove_network(self, name: str) -> bool:
+        raise NotImplementedError(_SETS_NOTHING_UP)
 
     def container(self, ref: str) -> ContainerFacts | None:
         return next(
@@ -97,11 +147,15 @@ class FakeEngine:
     def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
         raise FileNotFoundError(path)
 
-    def exec_in(self, container_id: str, argv: list[str], deadline_s: float) -> tuple[int, bytes]:
-        # As a broken invariant of the grader's own engine layer would: from grader/.
-        _raise_as_grader("FakeEngine does not exec")
+    def broken_invariant(self) -> NoReturn:
+        """Raise as a broken invariant of the grader's own engine layer would: an
+        ``AssertionError`` from grader/ (not part of :class:`~grader.engine.base.Engine`)."""
+        _raise_as_grader("FakeEngine invariant broken")
 
     def remove_containers(self, labels: LabelSelector) -> int:
+        return 0
+
+    def stop_health_checked(self, labels: LabelSelector) -> int:
         return 0
 
     def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:

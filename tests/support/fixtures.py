@@ -10,6 +10,7 @@ tagged, so a machine that ran the tests has no test double where a real image is
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
@@ -53,3 +54,16 @@ def busybox(docker_client: docker.DockerClient) -> Iterator[str]:
 def reseau_images(reseau: Exercise, engine: DockerEngine, busybox: str) -> dict[str, str]:
     """tp-reseau's stand-in images, built by the grader's own stand-in builder."""
     return build_stand_ins(reseau, engine, busybox)
+
+
+@pytest.fixture(scope="session")
+def compose_sandbox(engine: DockerEngine, docker_client: docker.DockerClient) -> Iterator[str]:
+    """The batch's Compose sandbox image, built once for the session (tests that compare the
+    engine before and after a batch take it as part of the engine), removed at its end."""
+    from grader.batch.gate.confined import sandbox_image
+
+    image = sandbox_image(engine)
+    yield image
+    if os.environ.get("TPG_KEEP_TEST_IMAGES") != "1":
+        with contextlib.suppress(docker.errors.DockerException):
+            docker_client.api.remove_image(image, force=True)

@@ -15,6 +15,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 
+from grader.engine.docker_engine import kill_health_checked
 from tests.support.wait import wait_for
 
 TEST_RUN_LABEL = "io.tp-grader.test-run"
@@ -154,7 +155,9 @@ class LabBuilder:
 
 def remove_labelled(api: docker.APIClient, labels: Mapping[str, str]) -> None:
     selector = {"label": [f"{k}={v}" for k, v in labels.items()]}
-    for container in api.containers(all=True, filters=selector):
+    containers = api.containers(all=True, filters=selector)
+    kill_health_checked(api, containers)  # dockerd 20.10's health-probe race: see there
+    for container in containers:
         with contextlib.suppress(DockerException):
             api.remove_container(container["Id"], force=True, v=True)
     for network in api.networks(filters=selector):

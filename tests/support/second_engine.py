@@ -18,6 +18,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -31,15 +32,23 @@ def _first_engine_state(client: docker.DockerClient) -> tuple[object, ...]:
     return networks, bridge.returncode
 
 
+@dataclass(frozen=True)
+class PrivateEngine:
+    url: str
+    """``unix://`` URL of its socket."""
+    namespace: str
+    """The network namespace it runs in (``/var/run/netns/<namespace>``): where its published
+    ports listen."""
+
+
 @contextlib.contextmanager
-def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator[str]:
-    """Start a second engine holding ``images``; yields its ``unix://`` URL."""
-    before = _first_engine_state(first)
+def private_engine(storage_driver: str) -> Iterator[PrivateEngine]:
+    """Start an empty engine in a network namespace of its own; stop it and remove all of it
+    after. Nothing is checked of the machine's engine: see :func:`second_engine`."""
     namespace = f"tpg{secrets.token_hex(3)}"
     root = Path(tempfile.mkdtemp(prefix="tpg-engine-", dir="/tmp"))
     socket = root / "docker.sock"
     (root / "daemon.json").write_text("{}")
-    driver = first.info().get("Driver") or "overlay2"
     subprocess.run(["ip", "netns", "add", namespace], check=True)
     process: subprocess.Popen[bytes] | None = None
     try:
@@ -49,7 +58,7 @@ def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator
             "dockerd", "--config-file", str(root / "daemon.json"),
             "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
             "-H", f"unix://{socket}", "--pidfile", str(root / "docker.pid"),
-            "--storage-driver", driver,
+            "--storage-driver", storage_driver,
             # Where a system containerd runs, both engines would share it: their own
             # namespaces keep the second one's tasks and plugins apart from the first's.
             "--containerd-namespace", namespace,
@@ -72,17 +81,26 @@ def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator
             except docker.errors.DockerException:
                 return None  # not listening yet
 
-        second = wait_for(up, timeout_s=60, interval_s=0.5, what="the second engine")
-        for image in images:  # docker save | docker load
-            second.api.load_image(b"".join(first.api.get_image(image)))
-        second.close()
-        first.ping()  # the first engine outlived the second one's start
-        yield url
+        wait_for(up, timeout_s=60, interval_s=0.5, what="the second engine").close()
+        yield PrivateEngine(url, namespace)
     finally:
         _stop(process)
         _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["ip", "netns", "del", namespace], check=False)
+
+
+@contextlib.contextmanager
+def second_engine(first: docker.DockerClient, images: Sequence[str]) -> Iterator[str]:
+    """Start a second engine holding ``images``; yields its ``unix://`` URL."""
+    before = _first_engine_state(first)
+    with private_engine(first.info().get("Driver") or "overlay2") as engine:
+        second = docker.DockerClient(base_url=engine.url, version="auto", timeout=60)
+        for image in images:  # docker save | docker load
+            second.api.load_image(b"".join(first.api.get_image(image)))
+        second.close()
+        first.ping()  # the first engine outlived the second one's start
+        yield engine.url
     assert _first_engine_state(first) == before, "the first engine changed"
 
 

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from grader.batch.policy import TOP_LEVEL, Context, prescan, review
-from grader.batch.prepare import Prepared, project_name
+from grader import defaults
+from grader.batch.gate.allowlist import TOP_LEVEL, review
+from grader.batch.gate.prepare import Prepared, project_name
+from grader.batch.gate.prescan import prescan
+from grader.batch.gate.rules import Context
 from grader.batch.rewrite import isolate, published_ports
 from grader.batch.schedule import Scheduler
 from grader.batch.submissions import Submission, read_hosts
@@ -28,6 +31,7 @@ from grader.judge.scoring import score
 from grader.report.gradebook import gradebook_csv
 from grader.report.summary import summarise
 from grader.result import GradeResult, RunStatus
+from tests.support.wait import wait_for
 
 FOLDER = Path("/srv/stage/tpgx-ada")
 
@@ -167,7 +171,7 @@ def test_model_wide_refusals() -> None:
 def test_every_key_of_composes_schema_is_placed() -> None:
     """Every service and build key Compose knows today is allowed, rewritten or refused here,
     by name: unknown keys are refused anyway, but a key must be read to be placed."""
-    from grader.batch.policy import BUILD, SERVICE
+    from grader.batch.gate.allowlist import BUILD, SERVICE
     from tests.support.compose_schema import compose_schema
 
     schema = compose_schema()
@@ -315,8 +319,16 @@ def prepared(student: str, ports: int) -> Prepared:
     return Prepared(Submission(student, FOLDER), student, FOLDER, model=model)
 
 
+def scheduled(items: list[Prepared], **options: Any) -> Scheduler:
+    scheduler = Scheduler(**options)
+    for item in items:
+        scheduler.add(item)
+    scheduler.complete()
+    return scheduler
+
+
 def test_scheduler_hands_out_free_pool_ports() -> None:
-    scheduler = Scheduler(
+    scheduler = scheduled(
         [prepared("a", 2), prepared("b", 2), prepared("c", 0)], engines=1, port_range=(20000, 20002)
     )
 
@@ -338,13 +350,43 @@ def test_scheduler_hands_out_free_pool_ports() -> None:
 
 
 def test_scheduler_uses_every_engine() -> None:
-    scheduler = Scheduler([prepared("a", 1), prepared("b", 1)], engines=2)
+    scheduler = scheduled([prepared("a", 1), prepared("b", 1)], engines=2)
 
     taken = [scheduler.take(0), scheduler.take(1)]
 
     assert [(t.prepared.project, t.ports) for t in taken if t] == [
         ("a", [20000]), ("b", [20000]),
     ]  # fmt: skip
+
+
+def test_scheduler_hands_out_each_submission_as_soon_as_it_is_prepared() -> None:
+    scheduler = Scheduler(engines=1)
+    taken: list[str | None] = []
+
+    def take_all() -> None:
+        while (assignment := scheduler.take(0)) is not None:
+            taken.append(assignment.prepared.project)
+        taken.append(None)
+
+    worker = threading.Thread(target=take_all)
+    worker.start()
+    scheduler.add(prepared("first", 0))
+    wait_for(lambda: taken == ["first"], timeout_s=5, what="the first submission to be taken")
+    scheduler.add(prepared("second", 0))  # the class is not all prepared yet
+    scheduler.complete()
+    worker.join(5)
+
+    assert taken == ["first", "second", None]
+
+
+def test_a_retired_engine_is_handed_nothing_more() -> None:
+    scheduler = scheduled([prepared("a", 0), prepared("b", 0)], engines=2)
+
+    scheduler.retire(0)
+
+    assert scheduler.take(0) is None
+    taken = [scheduler.take(1), scheduler.take(1), scheduler.take(1)]
+    assert [t.prepared.project if t else None for t in taken] == ["a", "b", None]
 
 
 def test_project_names_are_distinct_and_valid() -> None:
@@ -429,3 +471,50 @@ def test_summary_rates_and_histogram(reseau: Exercise) -> None:
     assert (alias.passed, alias.graded, alias.rate) == (1, 2, 0.5)
     assert [b.count for b in summary.histogram if b.count] == [1, 1]
     assert summary.to_look_at[0][:2] == ("eve", "error")
+
+
+class ScriptedGraders:
+    """Gradings answered in turn from a script (pure orchestration: no engine is claimed)."""
+
+    def __init__(self, *results: GradeResult) -> None:
+        self.results = list(results)
+        self.calls = 0
+
+    def grade(self, job: Any, deadline_s: float) -> GradeResult:
+        self.calls += 1
+        return self.results.pop(0)
+
+
+def test_a_grading_with_checks_in_error_is_graded_again(reseau: Exercise) -> None:
+    from grader.batch.replay import _grade
+
+    in_error = result_for(reseau, "ada", {"alias-redis": CheckStatus.ERROR})
+    clean = result_for(reseau, "ada", {})
+    graders = ScriptedGraders(in_error, clean)
+    log: list[str] = []
+
+    got = _grade(graders, None, 60, threading.Event(), log)  # type: ignore[arg-type]
+
+    assert (got, graders.calls) == (clean, 2)
+    assert log == ["graded again: 1 checks in error\n"]
+
+
+def test_a_clean_grading_or_a_miss_is_graded_once(reseau: Exercise) -> None:
+    from grader.batch.replay import _grade
+
+    missed = result_for(reseau, "ada", {"alias-redis": CheckStatus.FAILED})
+    graders = ScriptedGraders(missed)
+
+    assert _grade(graders, None, 60, threading.Event(), []) == missed  # type: ignore[arg-type]
+    assert graders.calls == 1
+
+
+def test_the_grading_with_fewer_errors_stands(reseau: Exercise) -> None:
+    from grader.batch.replay import _grade
+
+    one = result_for(reseau, "ada", {"alias-redis": CheckStatus.ERROR})
+    two = result_for(reseau, "ada", {c: CheckStatus.ERROR for c in ("alias-redis", "isolation")})
+    graders = ScriptedGraders(one, two)
+
+    assert _grade(graders, None, 60, threading.Event(), []) == one  # type: ignore[arg-type]
+    assert graders.calls == defaults.BATCH_GRADE_ATTEMPTS

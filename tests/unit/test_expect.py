@@ -21,7 +21,7 @@ from grader.judge import expect
 from grader.judge.outcome import CheckFailed
 from grader.observe.files import PathFacts
 from grader.observe.http import HttpResult
-from grader.observe.process import ProcessUser
+from grader.observe.process import ProcessUser, Uids
 from grader.observe.tarball import TarListing, TarMember
 
 WHERE = Text(fr="sur l'hôte", en="on the host")
@@ -180,17 +180,43 @@ def test_tar_member_found_before_a_problem_still_counts() -> None:
     expect.tar_member(truncated, where=WHERE, limit=1, name="dump.rdb", size=7)
 
 
+def as_uid(effective: int, *, real: int | None = None, saved: int | None = None) -> Uids:
+    real = effective if real is None else real
+    return Uids(real, effective, effective if saved is None else saved, effective)
+
+
 def test_runs_as() -> None:
     graphite = container(name="graphite")
 
-    assert expect.runs_as(graphite, ProcessUser(999, "graphite"), "graphite") == 999
-    assert "runs as root" in failure(expect.runs_as, graphite, ProcessUser(0, "root"), "graphite")
+    assert expect.runs_as(graphite, ProcessUser(as_uid(999), "graphite"), "graphite") == 999
+    assert failure(expect.runs_as, graphite, ProcessUser(as_uid(0), "root"), "graphite") == (
+        "the main process of 'graphite' runs as root (uid 0)"
+    )
     assert "uid 33 (www-data), not user 'graphite'" in failure(
-        expect.runs_as, graphite, ProcessUser(33, "www-data"), "graphite"
+        expect.runs_as, graphite, ProcessUser(as_uid(33), "www-data"), "graphite"
     )
-    assert "could not read" in failure(
-        expect.runs_as, graphite, ProcessUser(None, None, "no cat"), "graphite"
+    assert "uid 1234 (no name), not user 'graphite'" in failure(
+        expect.runs_as, graphite, ProcessUser(as_uid(1234)), "graphite"
     )
+
+
+@pytest.mark.parametrize("uids", [as_uid(999, real=0), as_uid(999, saved=0)])
+def test_a_process_that_keeps_root_in_reserve_runs_as_root(uids: Uids) -> None:
+    """seteuid(999) with a real or saved uid 0: back to root with one seteuid(0)."""
+    graphite = container(name="graphite")
+
+    assert failure(expect.runs_as, graphite, ProcessUser(uids, "graphite"), "graphite") == (
+        "the main process of 'graphite' runs as uid 999 but keeps uid 0 (real or saved): it can "
+        "become root again at any time"
+    )
+
+
+def test_a_shared_pid_namespace_has_no_main_process_to_judge() -> None:
+    graphite = container(name="graphite", pid_mode="container:honest")
+
+    text = failure(expect.runs_as, graphite, ProcessUser(None, pid_namespace_of="honest"), "g")
+
+    assert text.startswith("'graphite' shares the PID namespace of 'honest'")
 
 
 def test_from_image_by_id_or_tag() -> None:

@@ -10,7 +10,7 @@ import pytest
 from grader.engine.facts import ImageFacts
 from grader.errors import ExerciseDefinitionError
 from grader.exercise.model import load_exercise
-from grader.harness import grade
+from grader.harness import GradeRequest, grade
 from grader.judge.outcome import CheckStatus
 from tests.support.fake_engine import FakeEngine
 
@@ -55,7 +55,7 @@ def test_missing_container(lab: Lab) -> None:
 
 @check("grader-bug")
 def test_grader_bug(lab: Lab) -> None:
-    lab.engine.exec_in("x", ["true"], 1.0)  # the fake engine asserts it is never asked
+    lab.engine.broken_invariant()  # an AssertionError raised in the grader's own code
 """
 
 RUBRIC_ENTRY = """  {id}:
@@ -102,7 +102,7 @@ def fake_engine() -> FakeEngine:
 def test_outcomes(tmp_path: Path) -> None:
     exercise = load_exercise(make_exercise(tmp_path), tmp_path / "rubrics")
 
-    result = grade(exercise, engine=fake_engine(), student="s", lang="en")
+    result = grade(GradeRequest(exercise, student="s", lang="en"), engine=fake_engine())
 
     by_id = {c.check_id: c.outcome for c in result.sheet.checks}
     assert {k: v.status for k, v in by_id.items()} == {
@@ -123,7 +123,7 @@ def test_outcomes(tmp_path: Path) -> None:
     assert by_id["after-miss"].message.en == "not run: prerequisite 'misses' did not pass"
     assert by_id["missing-container"].message.en == "container 'nope' does not exist"
     assert by_id["grader-bug"].message.en == (
-        "internal error in the check (AssertionError: FakeEngine does not exec)"
+        "internal error in the check (AssertionError: FakeEngine invariant broken)"
     )
     assert result.score == 2  # first and second
 
@@ -134,7 +134,7 @@ def test_broken_checks_module_is_a_definition_error(tmp_path: Path) -> None:
     )
 
     with pytest.raises(ExerciseDefinitionError) as caught:
-        grade(exercise, engine=fake_engine(), student="s")
+        grade(GradeRequest(exercise, student="s"), engine=fake_engine())
 
     assert "no_such_module_here" in str(caught.value)
 
@@ -147,6 +147,6 @@ def test_stray_pytest_settings_do_not_leak_in(
     (tmp_path / "exercises" / "pytest.ini").write_text("[pytest]\naddopts = -x --bogus\n")
     monkeypatch.setenv("PYTEST_ADDOPTS", "--definitely-not-an-option")
 
-    result = grade(exercise, engine=fake_engine(), student="s")
+    result = grade(GradeRequest(exercise, student="s"), engine=fake_engine())
 
     assert result.score == 2  # first and second

@@ -45,6 +45,7 @@ def test_check_author_surface() -> None:
         "Params",
         "TcpConnect",
         "TcpResult",
+        "TcpToContainer",
         "Text",
         "check",
         "expect",

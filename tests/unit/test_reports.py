@@ -148,6 +148,7 @@ def test_json_report_schema(mixed: GradeResult) -> None:
         "message",
         "hint",
         "duration_s",
+        "retries",
     }
 
 
@@ -274,7 +275,8 @@ def test_canvas_gradebook(mixed: GradeResult, reseau: Exercise) -> None:
 
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tp-reseau"]
     assert rows[1] == ["Points Possible", "", "", "", "", "20"]
-    assert rows[2][3] == mixed.student
+    assert rows[2][3] == "ada <b>"  # the id as written, without the terminal's control codes
+    assert rows[2][0] == rows[2][3]
     assert rows[2][5] == "8"
 
 

@@ -3,15 +3,18 @@ names the reason. Real files on this machine's filesystem; no engine."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader import defaults
-from grader.batch.stage import stage
+from grader.batch.gate.stage import stage
 
 
 @pytest.fixture
@@ -146,3 +149,88 @@ def test_no_compose_file(submission: Path, tmp_path: Path) -> None:
     staged = stage(submission, tmp_path / "stage")
 
     assert (staged.refusals, staged.compose_file) == ((), None)
+
+
+def test_a_path_too_long_once_staged_is_refused_with_its_reason(tmp_path: Path) -> None:
+    # The submission's own paths fit; with the staging folder in front, one no longer does.
+    folder = tmp_path / "class" / "deep"
+    folder.mkdir(parents=True)
+    inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        name = "d" * 250
+        for _ in range(defaults.STAGE_MAX_DEPTH - 1):
+            os.mkdir(name, dir_fd=inner)
+            child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=inner)
+            os.close(inner)
+            inner = child
+        os.close(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=inner))
+    finally:
+        os.close(inner)
+    into = tmp_path / ("s" * 250) / ("t" * 250) / "stage"
+    into.parent.mkdir(parents=True)
+    assert len(str(into)) + 15 * 251 > os.pathconf(tmp_path, "PC_PATH_MAX")
+
+    reason = refusal(folder, into)
+
+    assert "cannot be copied (File name too long)" in reason
+
+
+def staged_as_nobody(folder: Path, into: Path) -> dict[str, Any]:
+    """:func:`stage` run by a process of user nobody (a fork of this one: no interpreter to
+    find), as the batch runs under a teacher's own account."""
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: become nobody, stage, say what happened
+        code = 1
+        try:
+            os.close(reading)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            staged = stage(folder, into)
+            answer = {
+                "folder": str(staged.folder),
+                "refusals": [r.en for r in staged.refusals],
+                "error": staged.error.en if staged.error else None,
+            }
+            os.write(writing, json.dumps(answer).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writing)
+    with os.fdopen(reading, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return dict(json.loads(data))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the copy as another user")
+def test_a_file_the_batch_cannot_read_is_an_error_to_fix_then_resume() -> None:
+    # Root reads everything: the copy runs as nobody, as under a teacher's own account, in a
+    # folder nobody can reach (pytest's own are root's only).
+    with tempfile.TemporaryDirectory(prefix="tpg-stage-") as top:
+        staged_unreadable(Path(top))
+
+
+def staged_unreadable(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    folder = tmp_path / "class" / "ada"
+    folder.mkdir(parents=True)
+    (tmp_path / "class").chmod(0o755)
+    folder.chmod(0o755)
+    (folder / "compose.yaml").write_text("services: {}\n")
+    (folder / "compose.yaml").chmod(0o644)
+    (folder / "secret.txt").write_text("x")
+    (folder / "secret.txt").chmod(0o600)  # root's, unreadable by nobody
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)
+
+    answer = staged_as_nobody(folder, out / "stage")
+
+    assert answer["folder"] == "None"
+    assert answer["refusals"] == []
+    assert answer["error"].startswith("secret.txt cannot be read by the batch (Permission denied)")
+    assert "--resume" in answer["error"]
+    assert not (out / "stage").exists()

@@ -130,8 +130,10 @@ def test_variant_command(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = runner.invoke(app, ["variant", "tp-reseau", "--student", "ada", "--json"])
 
     assert shown.exit_code == 0, shown.output
-    values = json.loads(shown.output)
-    assert values == dict(find("tp-reseau").variant("ada", KEY).values)
+    answer = json.loads(shown.stdout)
+    ada = find("tp-reseau").variant("ada", KEY)
+    assert answer["fingerprint"] == ada.fingerprint
+    assert {name: answer["parameters"][name] for name in ada.values} == dict(ada.values)
     assert KEY.decode() not in shown.output
 
 

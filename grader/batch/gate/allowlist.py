@@ -1,90 +1,41 @@
-"""What a submission may ask of the grading engine: an allowlist over Compose's model.
+"""What a submission may ask of the grading engine: the allowlist over Compose's model.
 
-Every key of the normalised model (``docker compose config --format json``) is listed here as
-*allowed* (with its constraints), *rewritten* (the batch replaces it: see
-:mod:`grader.batch.rewrite`) or *refused*. A key that is not listed is refused too, as "not
-supported in a submission": Compose gains keys every release, and a new key must be read and
-placed here before a student may use it. ``x-*`` extension keys carry no behaviour and are
-ignored.
+Every key of the normalised model (``compose config --format json``, run confined: see
+:mod:`grader.batch.gate.confined`) is listed here as *allowed* (with its constraints),
+*rewritten* (the batch replaces it: each rule names the function of :mod:`grader.batch.rewrite`
+that does it) or *refused*. A key that is not listed is refused too, as "not supported in a
+submission": Compose gains keys every release, and a new key must be read and placed here before
+a student may use it. The rules are data (:data:`TOP_LEVEL` and the tables it nests), applied by
+:mod:`grader.batch.gate.rules`; :func:`review` returns every reason for a refusal, each naming
+the key. An exercise that legitimately needs a refused service key declares it in
+``exercise.yaml`` (``submission: {allow: [KEY, ...]}``); it is then allowed without constraint.
 
-The rules are data (:data:`TOP_LEVEL` and the tables it nests); :func:`review` walks a model
-through them and returns every reason for a refusal, each naming the key. An exercise that
-legitimately needs a refused service key declares it in ``exercise.yaml``
-(``submission: {allow: [KEY, ...]}``); it is then allowed without constraint.
-
-Two kinds of keys never reach this review, because ``config`` acts on them while it reads the
-files: those that read a host file (``include``, ``extends``, ``env_file``, ``label_file``),
-and those the JSON output drops (``models``). :func:`prescan` refuses them in the raw file,
-before Compose runs.
+Keys ``config`` acts on while it reads the files (``include``, ``extends``, ``env_file``...)
+never reach this review: :mod:`grader.batch.gate.prescan` refuses them in the raw files first,
+and ``config`` itself runs where nothing but the staged copy exists.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from grader import defaults
+from grader.batch.gate.images import image_refusal
+from grader.batch.gate.ports import count_port_entries
+from grader.batch.gate.rules import (
+    Check,
+    Context,
+    Rule,
+    allow,
+    problem,
+    refused,
+    rewritten,
+    walk,
+)
 from grader.i18n import Text
-
-Verdict = Literal["allow", "rewrite", "refuse"]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the constraints compare a model against."""
-
-    folder: Path
-    """The staged copy: every path a submission names must stay inside it."""
-    host_paths: tuple[str, ...]
-    """The exercise's declared engine-host folders (normalised): the only bind sources."""
-    services: frozenset[str]
-    networks: frozenset[str]
-    volumes: frozenset[str]
-    max_services: int = defaults.BATCH_MAX_SERVICES
-
-
-Check = Callable[[Any, Context], list[Text]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    verdict: Verdict
-    why: Text | None = None
-    """For a refusal: what the key would let a submission do."""
-    check: Check | None = None
-    """For an allowed or rewritten key: the constraints its value must meet."""
-    keys: Mapping[str, Rule] | None = None
-    """The value is a mapping whose keys follow these rules."""
-    each: Mapping[str, Rule] | None = None
-    """The value is a list (or a mapping) whose items are mappings following these rules."""
-    each_check: Check | None = None
-    """Constraints on each item as a whole (a mount's type and source together)."""
-
-
-def allow(
-    check: Check | None = None,
-    *,
-    keys: Mapping[str, Rule] | None = None,
-    each: Mapping[str, Rule] | None = None,
-    each_check: Check | None = None,
-) -> Rule:
-    return Rule("allow", check=check, keys=keys, each=each, each_check=each_check)
-
-
-def rewritten(check: Check | None = None, *, keys: Mapping[str, Rule] | None = None) -> Rule:
-    return Rule("rewrite", check=check, keys=keys)
-
-
-def refused(fr: str, en: str) -> Rule:
-    return Rule("refuse", why=Text(fr=fr, en=en))
-
-
-def problem(fr: str, en: str) -> list[Text]:
-    return [Text(fr=fr, en=en)]
 
 
 # -- constraints ---------------------------------------------------------------------------------
@@ -124,11 +75,13 @@ def _dockerfile(value: Any, context: Context) -> list[Text]:
     return []
 
 
-def _additional_contexts(value: Any, context: Context) -> list[Text]:
-    found: list[Text] = []
-    for name, path in dict(value or {}).items():
-        found += _local_path(f"contexte {name}", f"context {name}")(path, context)
-    return found
+def _pulled_image(service: Mapping[str, Any], context: Context) -> list[Text]:
+    """The image a service runs, when the engine pulls it (not when the batch builds it)."""
+    image = service.get("image")
+    if image is None or service.get("build") is not None:
+        return []
+    refusal = image_refusal(str(image), context.registries)
+    return [] if refusal is None else [refusal]
 
 
 _RESERVED_LABELS = ("io.tp-grader.", "com.docker.compose.")
@@ -281,10 +234,15 @@ BUILD: Mapping[str, Rule] = {
     "dockerfile_inline": allow(),
     "args": allow(),
     "target": allow(),
-    "labels": rewritten(_labels),
+    "labels": rewritten("own_images", _labels),
     "no_cache": allow(),
     "pull": allow(),
-    "additional_contexts": allow(_additional_contexts),
+    # The batch builds with the engine's classic builder, which takes limits; it has no
+    # additional contexts (a BuildKit feature).
+    "additional_contexts": refused(
+        "contextes supplémentaires (non pris en charge par la construction bornée)",
+        "additional contexts (not supported by the bounded build)",
+    ),
     "tags": refused("étiquette d'image choisie par la soumission", "image tags of its own"),
     "ssh": refused("agent SSH ou clé de l'hôte", "the host's SSH agent or keys"),
     "secrets": refused("secrets de l'hôte", "the host's secrets"),
@@ -304,8 +262,8 @@ BUILD: Mapping[str, Rule] = {
 
 PORT: Mapping[str, Rule] = {
     "target": allow(),
-    "published": rewritten(_published),
-    "host_ip": rewritten(),
+    "published": rewritten("loopback_ports", _published),
+    "host_ip": rewritten("loopback_ports"),
     "protocol": allow(_protocol),
     "mode": allow(),
     "app_protocol": allow(),
@@ -314,7 +272,7 @@ PORT: Mapping[str, Rule] = {
 
 MOUNT: Mapping[str, Rule] = {
     "type": allow(),
-    "source": rewritten(),
+    "source": rewritten("scratch_binds"),
     "target": allow(),
     "read_only": allow(),
     "consistency": allow(),
@@ -327,7 +285,7 @@ MOUNT: Mapping[str, Rule] = {
         }
     ),
     "volume": allow(keys={"nocopy": allow(), "subpath": allow(_subpath)}),
-    "tmpfs": allow(keys={"size": rewritten(), "mode": allow()}),
+    "tmpfs": allow(keys={"size": rewritten("capped_tmpfs"), "mode": allow()}),
     "image": refused("montage d'une image", "mounting an image"),
 }
 
@@ -345,7 +303,7 @@ NETWORK_ATTACHMENT: Mapping[str, Rule] = {
 
 DEPLOY: Mapping[str, Rule] = {
     "replicas": allow(_at_most_one("deploy.replicas")),
-    "resources": rewritten(),
+    "resources": rewritten("limits"),
     "restart_policy": allow(),
     "mode": allow(_deploy_mode),
     "placement": allow(_empty("deploy.placement")),
@@ -398,14 +356,14 @@ SERVICE: Mapping[str, Rule] = {
     "deploy": allow(keys=DEPLOY),
     "network_mode": allow(_network_mode),
     # Replaced by the batch: names of its own, ports on loopback, limits, capped tmpfs.
-    "container_name": rewritten(),
-    "tmpfs": rewritten(),
-    "mem_limit": rewritten(),
-    "mem_reservation": rewritten(),
-    "cpus": rewritten(),
-    "cpu_shares": rewritten(),
-    "pids_limit": rewritten(),
-    "shm_size": rewritten(),
+    "container_name": rewritten("scoped_names"),
+    "tmpfs": rewritten("capped_tmpfs"),
+    "mem_limit": rewritten("limits"),
+    "mem_reservation": rewritten("limits"),
+    "cpus": rewritten("limits"),
+    "cpu_shares": rewritten("limits"),
+    "pids_limit": rewritten("limits"),
+    "shm_size": rewritten("limits"),
     # Refused: what reaches outside the submission's containers.
     "privileged": _PRIVILEGE,
     "cap_add": _PRIVILEGE,
@@ -462,7 +420,7 @@ SERVICE: Mapping[str, Rule] = {
 }
 
 NETWORK: Mapping[str, Rule] = {
-    "name": rewritten(),
+    "name": rewritten("scoped_names"),
     "driver": allow(_network_driver),
     "driver_opts": refused("options de pilote réseau", "network driver options"),
     "ipam": allow(_empty("ipam")),
@@ -475,7 +433,7 @@ NETWORK: Mapping[str, Rule] = {
 }
 
 VOLUME: Mapping[str, Rule] = {
-    "name": rewritten(),
+    "name": rewritten("scoped_names"),
     "driver": allow(_volume_driver),
     "driver_opts": refused("volume branché sur l'hôte", "a volume backed by the host"),
     "external": allow(_not_true("volume externe", "external volume")),
@@ -483,9 +441,9 @@ VOLUME: Mapping[str, Rule] = {
 }
 
 TOP_LEVEL: Mapping[str, Rule] = {
-    "name": rewritten(),
+    "name": rewritten("scoped_names"),
     "version": allow(),
-    "services": allow(each=SERVICE),
+    "services": allow(each=SERVICE, each_check=_pulled_image),
     "networks": allow(each=NETWORK),
     "volumes": allow(each=VOLUME),
     "secrets": _HOST_FILE,
@@ -502,8 +460,8 @@ def review(
     """Every reason to refuse ``model``; empty when it may run."""
     extra = set(allowed_service_keys)
     service_rules = {**SERVICE, **{key: allow() for key in extra}}
-    rules = {**TOP_LEVEL, "services": allow(each=service_rules)}
-    reasons = _walk(model, rules, "", context)
+    rules = {**TOP_LEVEL, "services": allow(each=service_rules, each_check=_pulled_image)}
+    reasons = walk(model, rules, "", context)
     services = model.get("services") or {}
     published = {
         (str(port.get("published")), str(port.get("protocol")))
@@ -512,18 +470,7 @@ def review(
         for port in service.get("ports") or ()
         if isinstance(port, Mapping) and port.get("published")
     }
-    entries = sum(
-        len(service.get("ports") or ())
-        for service in services.values()
-        if isinstance(service, Mapping)
-    )
-    if entries > defaults.BATCH_MAX_PORT_ENTRIES:
-        reasons.append(
-            Text(
-                fr=f"{entries} ports déclarés (au plus {defaults.BATCH_MAX_PORT_ENTRIES})",
-                en=f"{entries} ports declared (at most {defaults.BATCH_MAX_PORT_ENTRIES})",
-            )
-        )
+    reasons += too_many_ports(count_port_entries(services.values()))
     networks = model.get("networks") or {}
     if len(networks) > defaults.BATCH_MAX_NETWORKS:
         reasons.append(
@@ -550,8 +497,24 @@ def review(
     return reasons
 
 
+def too_many_ports(entries: int) -> list[Text]:
+    """The refusal of ``entries`` port entries (``ports`` and ``expose``), if they are too many."""
+    if entries <= defaults.BATCH_MAX_PORT_ENTRIES:
+        return []
+    return problem(
+        f"{entries} ports déclarés, plages comprises, avec expose "
+        f"(au plus {defaults.BATCH_MAX_PORT_ENTRIES})",
+        f"{entries} ports declared, ranges and expose included "
+        f"(at most {defaults.BATCH_MAX_PORT_ENTRIES})",
+    )
+
+
 def context_of(
-    model: Mapping[str, Any], folder: Path, host_paths: Iterable[str], max_services: int
+    model: Mapping[str, Any],
+    folder: Path,
+    host_paths: Iterable[str],
+    max_services: int,
+    registries: tuple[str, ...] = defaults.BATCH_REGISTRIES,
 ) -> Context:
     return Context(
         folder=folder,
@@ -560,157 +523,5 @@ def context_of(
         networks=frozenset(model.get("networks") or {}),
         volumes=frozenset(model.get("volumes") or {}),
         max_services=max_services,
+        registries=registries,
     )
-
-
-def _walk(value: Any, rules: Mapping[str, Rule], where: str, context: Context) -> list[Text]:
-    if not isinstance(value, Mapping):
-        return [_at(where, Text(fr="une table était attendue", en="a mapping was expected"))]
-    reasons: list[Text] = []
-    for key, item in value.items():
-        name = str(key)
-        if name.startswith("x-"):
-            continue
-        path = f"{where}.{name}" if where else name
-        rule = rules.get(name)
-        if rule is None:
-            reasons.append(
-                Text(
-                    fr=f"non pris en charge dans une soumission : {path}",
-                    en=f"not supported in a submission: {path}",
-                )
-            )
-            continue
-        reasons += _apply(rule, item, path, context)
-    return reasons
-
-
-def _apply(rule: Rule, value: Any, path: str, context: Context) -> list[Text]:
-    if rule.verdict == "refuse":
-        why = rule.why or Text(fr="", en="")
-        return [
-            Text(
-                fr=f"refusé dans une soumission : {path} ({why.fr})",
-                en=f"not allowed in a submission: {path} ({why.en})",
-            )
-        ]
-    reasons = [_at(path, text) for text in rule.check(value, context)] if rule.check else []
-    if rule.keys is not None and value is not None:
-        reasons += _walk(value, rule.keys, path, context)
-    if rule.each is not None and value is not None:
-        items = value.items() if isinstance(value, Mapping) else enumerate(value)
-        for key, item in items:
-            if item is None:  # `networks: {net: null}`: nothing set for that entry
-                continue
-            if rule.each_check is not None and isinstance(item, Mapping):
-                reasons += [_at(f"{path}.{key}", t) for t in rule.each_check(item, context)]
-            reasons += _walk(item, rule.each, f"{path}.{key}", context)
-    return reasons
-
-
-def _at(path: str, text: Text) -> Text:
-    return Text(fr=f"{path} : {text.fr}", en=f"{path}: {text.en}")
-
-
-# -- before Compose reads anything --------------------------------------------------------------
-def prescan(documents: list[Any]) -> list[Text]:
-    """Refusals found in the raw compose file, before ``config`` runs: keys that make Compose
-    read a file (or run a program) as it loads the project, and what the JSON output would
-    hide. Paths named by ``include``, ``extends`` and ``env_file`` must be plain relative
-    paths inside the folder (no interpolation, no ``..``, no ``~``, no URL)."""
-    reasons: list[Text] = []
-    for document in documents:
-        if document is None:
-            continue
-        if not isinstance(document, Mapping):
-            return [
-                Text(
-                    fr="le fichier compose n'est pas une table YAML",
-                    en="the compose file is not a YAML mapping",
-                )
-            ]
-        for key in ("models", "secrets", "configs"):
-            if key in document:
-                reasons += _apply(TOP_LEVEL[key], None, key, _NO_CONTEXT)
-        for item in _as_list(document.get("include")):
-            reasons += _include_reasons(item)
-        services = document.get("services")
-        for name, service in services.items() if isinstance(services, Mapping) else ():
-            if isinstance(service, Mapping):
-                reasons += _raw_service_reasons(f"services.{name}", service)
-    return reasons
-
-
-def _include_reasons(item: Any) -> list[Text]:
-    if not isinstance(item, Mapping):
-        return _relative_inside(item, "include")
-    reasons: list[Text] = []
-    for path in _as_list(item.get("path")):
-        reasons += _relative_inside(path, "include")
-    for env in _as_list(item.get("env_file")):
-        reasons += _relative_inside(env, "include.env_file")
-    if "project_directory" in item:
-        reasons += _relative_inside(item["project_directory"], "include.project_directory")
-    return reasons
-
-
-def _raw_service_reasons(where: str, service: Mapping[str, Any]) -> list[Text]:
-    reasons: list[Text] = []
-    for key in ("label_file", "provider", "models"):
-        if key in service:
-            reasons += _apply(SERVICE[key], None, f"{where}.{key}", _NO_CONTEXT)
-    extends = service.get("extends")
-    if isinstance(extends, Mapping) and "file" in extends:
-        reasons += _relative_inside(extends["file"], f"{where}.extends.file")
-    for env in _as_list(service.get("env_file")):
-        path = env.get("path") if isinstance(env, Mapping) else env
-        reasons += _relative_inside(path, f"{where}.env_file")
-    return reasons
-
-
-def referenced_files(documents: list[Any]) -> list[str]:
-    """The files ``include`` and ``extends`` make Compose read (after :func:`prescan` found
-    them plain relative paths), relative to the file that names them."""
-    found: list[str] = []
-    for document in documents:
-        if not isinstance(document, Mapping):
-            continue
-        for item in _as_list(document.get("include")):
-            paths = item.get("path") if isinstance(item, Mapping) else item
-            found += [str(p) for p in _as_list(paths)]
-        services = document.get("services")
-        for service in services.values() if isinstance(services, Mapping) else ():
-            extends = service.get("extends") if isinstance(service, Mapping) else None
-            if isinstance(extends, Mapping) and isinstance(extends.get("file"), str):
-                found.append(extends["file"])
-    return found
-
-
-_NO_CONTEXT = Context(Path("/nonexistent"), (), frozenset(), frozenset(), frozenset())
-_PLAIN_RELATIVE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
-
-
-def _relative_inside(path: Any, what: str) -> list[Text]:
-    text = path if isinstance(path, str) else repr(path)
-    parts = text.split("/")
-    if (
-        not isinstance(path, str)
-        or not _PLAIN_RELATIVE.match(path)
-        or ".." in parts
-        or "://" in path
-    ):
-        return [
-            Text(
-                fr=f"{what} : « {text[:200]} » doit être un chemin relatif simple dans le "
-                "dossier de la soumission (sans .., ~, $ ni URL)",
-                en=f"{what}: '{text[:200]}' must be a plain relative path inside the "
-                "submission's folder (no .., ~, $ or URL)",
-            )
-        ]
-    return []
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -22,7 +22,6 @@ bits are kept (scripts stay executable) without set-id bits; the copy belongs to
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -45,9 +44,18 @@ class Staged:
     compose_file: Path | None = None
     """The compose file found in the copy's root (``None``: there is none)."""
     refusals: tuple[Text, ...] = ()
+    error: Text | None = None
+    """Why the folder could not be copied when that is not the submission's doing (a file
+    the batch's account may not read): graded again by ``--resume`` once fixed."""
 
 
 class _Refused(Exception):
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
+class _Unreadable(Exception):
     def __init__(self, text: Text) -> None:
         super().__init__(text.en)
         self.text = text
@@ -89,7 +97,9 @@ def staging_root() -> Path:
 
 
 def stage(submission: Path, into: Path) -> Staged:
-    """Copy ``submission`` (a folder) to ``into`` (which must not exist), or refuse it."""
+    """Copy ``submission`` (a folder) to ``into`` (which must not exist), or refuse it.
+
+    Never raises for what the folder holds: a refusal, or an error naming the file."""
     try:
         if submission.is_symlink():
             raise _Refused(
@@ -101,12 +111,7 @@ def stage(submission: Path, into: Path) -> Staged:
         try:
             top = os.open(submission, _OPEN_DIR)
         except OSError as exc:
-            raise _Refused(
-                Text(
-                    fr=f"dossier de la soumission illisible ({exc.strerror})",
-                    en=f"unreadable submission folder ({exc.strerror})",
-                )
-            ) from exc
+            raise _problem_with(exc, "") from exc
         os.mkdir(into, 0o700)
         try:
             _copy_tree(top, into, "", _Budget(), depth=0)
@@ -117,7 +122,33 @@ def stage(submission: Path, into: Path) -> Staged:
     except _Refused as refused:
         shutil.rmtree(into, ignore_errors=True)
         return Staged(None, refusals=(refused.text,))
+    except _Unreadable as unreadable:
+        shutil.rmtree(into, ignore_errors=True)
+        return Staged(None, error=unreadable.text)
     return Staged(into, compose_file)
+
+
+def _problem_with(exc: OSError, where: str) -> _Refused | _Unreadable:
+    """What an ``OSError`` while copying ``where`` means: the batch may not read it (an error,
+    the teacher can fix it and ``--resume``), or the submission cannot be copied at all (a
+    name too long once staged, a name the filesystem refuses: a refusal)."""
+    what = where or "."
+    reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, PermissionError):
+        return _Unreadable(
+            Text(
+                fr=f"{what} n'est pas lisible par la correction groupée ({reason}) : corrigez "
+                "ses droits puis relancez avec --resume",
+                en=f"{what} cannot be read by the batch ({reason}): fix its permissions, then "
+                "run again with --resume",
+            )
+        )
+    return _Refused(
+        Text(
+            fr=f"{what} ne peut pas être copié ({reason})",
+            en=f"{what} cannot be copied ({reason})",
+        )
+    )
 
 
 def _copy_tree(source_fd: int, target: Path, relative: str, budget: _Budget, depth: int) -> None:
@@ -130,29 +161,38 @@ def _copy_tree(source_fd: int, target: Path, relative: str, budget: _Budget, dep
         )
     for name in sorted(_entries(source_fd)):
         where = f"{relative}{name}"
-        info = os.stat(name, dir_fd=source_fd, follow_symlinks=False)
-        kind = stat.S_IFMT(info.st_mode)
-        if kind == stat.S_IFDIR:
-            budget.spend(where)
-            child = os.open(name, _OPEN_DIR, dir_fd=source_fd)
-            try:
-                os.mkdir(target / name, 0o700)
-                _copy_tree(child, target / name, f"{where}/", budget, depth + 1)
-            finally:
-                os.close(child)
-            os.chmod(target / name, _safe_mode(info.st_mode) | 0o700)
-        elif kind == stat.S_IFREG:
-            if info.st_nlink > 1:
-                raise _Refused(
-                    Text(
-                        fr=f"{where} est un lien physique (le même fichier a un autre nom)",
-                        en=f"{where} is a hard link (the same file has another name)",
-                    )
+        try:
+            _copy_entry(source_fd, name, target, where, budget, depth)
+        except OSError as exc:
+            raise _problem_with(exc, where) from exc
+
+
+def _copy_entry(
+    source_fd: int, name: str, target: Path, where: str, budget: _Budget, depth: int
+) -> None:
+    info = os.stat(name, dir_fd=source_fd, follow_symlinks=False)
+    kind = stat.S_IFMT(info.st_mode)
+    if kind == stat.S_IFDIR:
+        budget.spend(where)
+        child = os.open(name, _OPEN_DIR, dir_fd=source_fd)
+        try:
+            os.mkdir(target / name, 0o700)
+            _copy_tree(child, target / name, f"{where}/", budget, depth + 1)
+        finally:
+            os.close(child)
+        os.chmod(target / name, _safe_mode(info.st_mode) | 0o700)
+    elif kind == stat.S_IFREG:
+        if info.st_nlink > 1:
+            raise _Refused(
+                Text(
+                    fr=f"{where} est un lien physique (le même fichier a un autre nom)",
+                    en=f"{where} is a hard link (the same file has another name)",
                 )
-            budget.spend(where, info.st_size)
-            _copy_file(source_fd, name, target / name, where, info.st_size)
-        else:
-            raise _Refused(_not_a_file(where, kind))
+            )
+        budget.spend(where, info.st_size)
+        _copy_file(source_fd, name, target / name, where, info.st_size)
+    else:
+        raise _Refused(_not_a_file(where, kind))
 
 
 def _entries(directory_fd: int) -> Iterator[str]:
@@ -242,13 +282,21 @@ _TOOL_VARIABLE = re.compile(
 
 
 def _check_dotenv(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            found = _TOOL_VARIABLE.match(line)
-            if found:
-                raise _Refused(
-                    Text(
-                        fr=f".env définit {found.group(1)}, une variable de Compose ou de Docker",
-                        en=f".env sets {found.group(1)}, a variable of Compose or Docker",
-                    )
+    if not path.is_file():
+        return
+    if path.stat().st_size > defaults.STAGE_MAX_ENV_BYTES:
+        raise _Refused(
+            Text(
+                fr=f".env dépasse {defaults.STAGE_MAX_ENV_BYTES >> 10} Kio",
+                en=f".env is larger than {defaults.STAGE_MAX_ENV_BYTES >> 10} KiB",
+            )
+        )
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        found = _TOOL_VARIABLE.match(line)
+        if found:
+            raise _Refused(
+                Text(
+                    fr=f".env définit {found.group(1)}, une variable de Compose ou de Docker",
+                    en=f".env sets {found.group(1)}, a variable of Compose or Docker",
                 )
+            )
