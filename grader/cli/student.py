@@ -49,16 +49,13 @@ if TYPE_CHECKING:
 @app.command("list")
 def list_exercises(lang: LangOption = defaults.DEFAULT_LANG) -> None:
     """List the exercises that can be graded."""
-    from grader.exercise.catalog import available, find
+    from grader.exercise.catalog import available, listing
 
     chosen = lang_of(lang)
     with errors_as_exit_codes(chosen):
         for exercise_id in available():
-            exercise = find(exercise_id)
-            typer.echo(
-                f"{exercise_id}\t{exercise.title.render(chosen)} "
-                f"({exercise.rubric.max_score:g} points)"
-            )
+            listed = listing(exercise_id)
+            typer.echo(f"{listed.id}\t{listed.title.render(chosen)} ({listed.max_score:g} points)")
 
 
 @app.command("show")

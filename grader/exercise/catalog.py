@@ -7,11 +7,13 @@ checkout (editable install) reads them from the repository itself.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import defaults
-from grader.errors import UnknownExercise
+from grader.errors import ExerciseDefinitionError, UnknownExercise
 from grader.exercise.model import Exercise, load_exercise
+from grader.i18n import Text
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -40,4 +42,42 @@ def find(exercise_id: str) -> Exercise:
         directory = root / "exercises" / exercise_id
         if (directory / "exercise.yaml").is_file():
             return load_exercise(directory, root / "rubrics")
+    raise UnknownExercise(exercise_id, available())
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What ``grade list`` shows of an exercise."""
+
+    id: str
+    title: Text
+    max_score: float
+
+
+def listing(exercise_id: str) -> Listed:
+    """``exercise_id``'s title and points, read from its ``exercise.yaml`` and rubric only:
+    listing the labs does not load their checks and mutants (that is ``find``'s work, done when
+    a lab is used, and where a broken one says so)."""
+    import yaml
+
+    from grader.judge.rubric import load_rubric
+
+    for root in exercise_roots():
+        definition = root / "exercises" / exercise_id / "exercise.yaml"
+        if definition.is_file():
+            try:
+                data = yaml.load(
+                    definition.read_text(encoding="utf-8"),
+                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+                )
+            except (OSError, yaml.YAMLError) as exc:
+                raise ExerciseDefinitionError([f"{definition}: {exc}"]) from exc
+            data = data if isinstance(data, dict) else {}
+            title = data.get("title") if isinstance(data.get("title"), dict) else {}
+            rubric = load_rubric(root / "rubrics" / f"{exercise_id}.yaml", exercise_id)
+            return Listed(
+                exercise_id,
+                Text(fr=str(title.get("fr", exercise_id)), en=str(title.get("en", exercise_id))),
+                rubric.max_score,
+            )
     raise UnknownExercise(exercise_id, available())
