@@ -39,6 +39,9 @@ PROBE_PIDS: Final = 64
 # -- engine ------------------------------------------------------------------------------------
 #: Deadline of one Engine API call (inspect, list, create...).
 ENGINE_TIMEOUT_S: Final = 30.0
+#: How many times a container removal is tried (0.5 s, 1 s, then 2 s apart) when the engine
+#: fails it: a busy engine can, and whatever a run creates must not outlive it.
+REMOVE_ATTEMPTS: Final = 4
 #: Deadline of removing what a killed grading left (its engine may be why it hung).
 CLEANUP_TIMEOUT_S: Final = 5.0
 #: Between stopping a health-checked container and removing it: time for a health probe the

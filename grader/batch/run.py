@@ -11,6 +11,7 @@ student can hold the others up.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import tempfile
@@ -38,7 +39,7 @@ from grader.batch.verdicts import (
     timed_out,
     unexpected,
 )
-from grader.errors import UsageError
+from grader.errors import GraderError, UsageError
 from grader.exercise.model import Exercise
 from grader.exercise.variants import Variant
 from grader.harness.request import GradeRequest
@@ -284,6 +285,7 @@ def replay_batch(
         graders.close()
         readers.close()
         shutil.rmtree(staging, ignore_errors=True)
+        _sweep_batch(targets, batch_id)
     left = [prepared.submission.student for prepared in scheduler.drain()]
     if left and not interrupted:  # every engine stopped answering: say so, row by row
         for student in left:
@@ -503,6 +505,16 @@ def grade_in_place(
     finally:
         graders.close()
     return collector.finish(exercise, stored, interrupted, id_column=id_column, lang=lang)
+
+
+def _sweep_batch(targets: Sequence[EngineTarget], batch_id: str) -> None:
+    """Remove whatever still carries the batch's label on each engine that answers: every
+    project is swept as it ends, but a removal a busy engine failed must not outlive the batch
+    either."""
+    for target in targets:
+        if target.engine.ping():
+            with contextlib.suppress(GraderError):
+                target.engine.remove_labelled({defaults.LABEL_RUN: batch_id})
 
 
 def _run_workers(

@@ -82,6 +82,11 @@ def connect(host: str | None = None, timeout_s: float = defaults.ENGINE_TIMEOUT_
             tls=choice.tls or False,
             use_ssh_client=choice.url.startswith("ssh://"),
         )
+        # The engine is reached as its endpoint says, never through a proxy from the
+        # environment: reading those settings walks os.environ key by key on every call, and
+        # pytest, which runs the checks, adds and removes PYTEST_CURRENT_TEST meanwhile (a
+        # probe thread's call then raised KeyError).
+        api.trust_env = False
         version = api.version()
     except (DockerException, RequestException, OSError, ValueError) as exc:
         raise EngineUnreachable(choice.url, _reason(exc)) from exc

@@ -8,7 +8,6 @@ Ctrl-C, an engine error) force-removes it before the exception leaves this modul
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -178,11 +177,24 @@ def _read(stream: Any, limit: int) -> tuple[bytes, bytes, bool]:
 
 def remove_quietly(api: docker.APIClient, container_id: str) -> None:
     """Force-remove a container and its anonymous volumes; gone already, or being removed,
-    is fine."""
-    from docker.errors import DockerException
+    is fine. A busy engine can fail a removal (a kill that times out, a call past the client's
+    timeout): it is asked again, a bounded number of times, so that nothing is left behind."""
+    from docker.errors import APIError, DockerException, NotFound
+    from requests.exceptions import RequestException
 
-    with contextlib.suppress(DockerException):
-        api.remove_container(container_id, force=True, v=True)
+    for attempt in range(defaults.REMOVE_ATTEMPTS):
+        try:
+            api.remove_container(container_id, force=True, v=True)
+            return
+        except NotFound:
+            return
+        except APIError as exc:
+            if exc.status_code == 409:  # "removal already in progress": someone else's now
+                return
+        except (DockerException, RequestException, OSError):
+            pass
+        if attempt + 1 < defaults.REMOVE_ATTEMPTS:
+            time.sleep(0.5 * 2**attempt)
 
 
 def _engine_refused(purpose: str, exc: Exception) -> Text:

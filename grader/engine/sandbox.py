@@ -13,6 +13,7 @@ container. The program sees those files and its own image, nothing else: that is
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ def run_sandboxed(api: docker.APIClient, spec: SandboxSpec) -> ProbeOutput:
     :class:`~grader.errors.ProbeTimeout` past the deadline,
     :class:`~grader.errors.ObservationError` when the engine refuses."""
     from docker.errors import DockerException
+    from requests.exceptions import RequestException
 
     host_config = api.create_host_config(
         network_mode="none",
@@ -63,10 +65,14 @@ def run_sandboxed(api: docker.APIClient, spec: SandboxSpec) -> ProbeOutput:
         pids_limit=spec.pids,
         log_config={"type": "none", "config": {}},
     )
+    # Named, so that a create whose answer was lost (the client's timeout, on a busy engine)
+    # still leaves a container this run can find and remove.
+    name = f"tp-grader-sandbox-{secrets.token_hex(8)}"
     try:
         created = api.create_container(
             spec.image,
             command=list(spec.argv),
+            name=name,
             user=spec.user,
             environment=dict(spec.environment),
             labels=dict(spec.labels),
@@ -75,6 +81,9 @@ def run_sandboxed(api: docker.APIClient, spec: SandboxSpec) -> ProbeOutput:
             network_disabled=True,
         )
     except DockerException as exc:
+        raise ObservationError(_refused(spec.purpose, exc)) from exc
+    except RequestException as exc:
+        remove_quietly(api, name)
         raise ObservationError(_refused(spec.purpose, exc)) from exc
     container_id: str = created["Id"]
 

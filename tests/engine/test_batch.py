@@ -319,6 +319,34 @@ def test_nothing_left(
     assert not [folder for folder in folders if folder.exists()]
 
 
+def test_what_a_failed_removal_left_is_swept_at_the_end(
+    engine: DockerEngine,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A container of the batch that a busy engine failed to remove (a sandbox, a probe) is
+    removed when the batch ends: nothing of a batch outlives it."""
+    import grader.batch.run
+
+    monkeypatch.setattr(grader.batch.run, "new_run_id", lambda: "5eeded0000")
+    stray = docker_client.containers.create(
+        BUSYBOX, ["true"], labels={defaults.LABEL_ROLE: "batch", defaults.LABEL_RUN: "5eeded"}
+    )
+    try:
+        root = make_class(tmp_path / "class", reseau, reseau_images, ["no-compose"])
+        replay_batch(
+            reseau, find_submissions(root), targets=[here(engine)], out_dir=tmp_path / "out",
+            lang="en", deadlines=DEADLINES, probe_image=BUSYBOX,
+        )  # fmt: skip
+        assert batch_leftovers(docker_client) == []
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            stray.remove(force=True)
+
+
 def test_resume_skips_graded_students_and_retries_errors(
     class_run: tuple[Path, BatchReport, float],
     engine: DockerEngine,

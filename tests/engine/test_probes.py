@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,33 @@ def test_grading_changes_nothing(
 
     wait_for(lambda: not _running_probes(docker_client), timeout_s=10, what="probes removed")
     assert _snapshot(docker_client) == before
+
+
+def test_engine_calls_in_threads_are_not_broken_by_pytest_changing_the_environment(
+    engine: DockerEngine,
+) -> None:
+    """The checks run in pytest, which sets and removes ``PYTEST_CURRENT_TEST`` between
+    checks, while probes talk to the engine from other threads: an engine call must never
+    read the environment (requests reads its proxy settings there, key by key, and a key gone
+    meanwhile was a ``KeyError`` that turned a passed check into ``error``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+
+    def pytest_between_checks() -> None:
+        while not stop.is_set():
+            os.environ["TPG_TEST_FLICKER"] = "setup"
+            os.environ.pop("TPG_TEST_FLICKER")
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: the race shows in a few calls
+    flicker = threading.Thread(target=pytest_between_checks, daemon=True)
+    flicker.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: engine.ping(), range(200)))
+    finally:
+        stop.set()
+        flicker.join()
+        sys.setswitchinterval(switch_interval)
+    assert all(answers)

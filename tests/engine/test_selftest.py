@@ -30,6 +30,12 @@ SHIPPED = [
 ]
 
 
+#: A selftest keeps an engine's CPU busy for a minute or two: in a parallel run they take turns
+#: on one worker (with the variants' selftests), so the other workers grade on a busy machine,
+#: not an overloaded one.
+pytestmark = pytest.mark.xdist_group("selftest")
+
+
 def selftest(
     exercise: str, probe_image: str, grader_path: Path | None = None
 ) -> tuple[int, dict[str, Any], str]:

@@ -5,6 +5,7 @@ the real engine behind them, not a model of the SDK."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 
 class SocketRelay:
-    def __init__(self, path: Path, target: str = "/var/run/docker.sock") -> None:
+    def __init__(self, path: Path, target: str) -> None:
         self.path = path
         self.target = target
         self._listener = socket.socket(socket.AF_UNIX)
@@ -76,9 +77,15 @@ class SocketRelay:
                 sink.shutdown(socket.SHUT_WR)
 
 
+def engine_socket() -> str:
+    """The socket of the engine the tests use: a worker's private one, else the machine's."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
+
+
 @contextlib.contextmanager
 def socket_relay(folder: Path) -> Iterator[SocketRelay]:
-    relay = SocketRelay(folder / "engine.sock")
+    relay = SocketRelay(folder / "engine.sock", engine_socket())
     try:
         yield relay
     finally:

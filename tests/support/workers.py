@@ -69,6 +69,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist has named each item's group
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop at once if xdist's groups did not reach the node ids: the machine's tests would
+    then land on private engines and fail for that reason alone (pytest 9.2 with xdist 3.8)."""
+    config = session.config
+    if worker_id(config) is None or not config.getvalue("loadgroup"):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if ungrouped:
+        pytest.exit(f"xdist groups are not applied (e.g. {ungrouped[0]}): see pyproject.toml", 2)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from tests.support.scheduling import EngineAwareScheduling
 
