@@ -106,7 +106,7 @@ def test_a_copied_variant_is_flagged_in_a_batch(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("selftest")  # with the other selftests: tests/engine/test_selftest.py
+@pytest.mark.xdist_group("variant-selftest")  # one at a time, as tests/engine/test_selftest.py
 @pytest.mark.parametrize("exercise", ["tp-reseau", "tp-volumes", "tp-compose"])
 def test_every_variant_is_gradable(
     exercise: str, tmp_path: Path, busybox: str, docker_client: docker.DockerClient

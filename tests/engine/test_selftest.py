@@ -30,9 +30,9 @@ SHIPPED = [
 ]
 
 
-#: A selftest keeps an engine's CPU busy for a minute or two: in a parallel run they take turns
-#: on one worker (with the variants' selftests), so the other workers grade on a busy machine,
-#: not an overloaded one.
+#: A selftest keeps an engine's CPU busy for a minute or two: in a parallel run these take turns
+#: on one worker (the variants' selftests on another), so the other workers grade on a busy
+#: machine, not an overloaded one.
 pytestmark = pytest.mark.xdist_group("selftest")
 
 
