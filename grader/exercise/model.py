@@ -17,10 +17,11 @@ ways and reports every problem with its file and line.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +30,9 @@ from grader.exercise.mutants import MUTANTS_FILE, Mutants, load_mutants
 from grader.exercise.variants import Variant, Variation, derive, parse_variations
 from grader.i18n import Lang, Text
 from grader.judge.rubric import Rubric, check_against, load_rubric
+
+if TYPE_CHECKING:
+    import jinja2
 
 Value = str | int
 
@@ -179,22 +183,38 @@ class Exercise:
     ) -> str:
         """Render one of the exercise's Jinja2 templates (a file of the exercise, or a string)
         with its parameters and images."""
-        import jinja2
-
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.directory)),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
+        directory = str(self.directory)
         compiled = (
-            environment.from_string(template)
+            _compiled_string(directory, template)
             if isinstance(template, str)
-            else environment.get_template(template.relative_to(self.directory).as_posix())
+            else _environment(directory).get_template(
+                template.relative_to(self.directory).as_posix()
+            )
         )
         return compiled.render(
             params=params or self.params, images=images or self.images, exercise=self
         )
+
+
+@functools.cache
+def _environment(directory: str) -> jinja2.Environment:
+    """One Jinja2 environment per exercise folder: it caches the templates it loads."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_string(directory: str, text: str) -> jinja2.Template:
+    """A template given as a string (a rubric title or hint, a mutant), compiled once: a run
+    renders the same titles and hints for the live progress and for the score sheet, and
+    compiling is most of what rendering one costs."""
+    return _environment(directory).from_string(text)
 
 
 def load_exercise(directory: Path, rubrics_dir: Path) -> Exercise:
