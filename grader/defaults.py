@@ -42,6 +42,10 @@ ENGINE_TIMEOUT_S: Final = 30.0
 #: How many times a container removal is tried (0.5 s, 1 s, then 2 s apart) when the engine
 #: fails it: a busy engine can, and whatever a run creates must not outlive it.
 REMOVE_ATTEMPTS: Final = 4
+#: Bound on a worker process's start (a new interpreter, then the imports of the function it
+#: is given), kept apart from the call's own deadline: on a loaded machine it is long, and it
+#: is the grader's time, never a student's.
+WORKER_START_TIMEOUT_S: Final = 120.0
 #: Deadline of removing what a killed grading left (its engine may be why it hung).
 CLEANUP_TIMEOUT_S: Final = 5.0
 #: Between stopping a health-checked container and removing it: time for a health probe the
