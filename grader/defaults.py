@@ -32,6 +32,10 @@ RETRY_PAUSE_S: Final = 0.5
 #: ...and each miss is seen at least this many times, however long one probe takes.
 RETRY_MIN_ATTEMPTS: Final = 3
 BATCH_RETRY_WINDOW_S: Final = 10.0
+#: How long a probe started ahead of its checks (an exercise's ``probe_sites``) waits for its
+#: script before it exits, and the engine removes it, by itself: a grader killed before it
+#: used it leaves nothing behind for longer.
+STANDBY_PROBE_LIFETIME_S: Final = 60
 #: Limits given to every probe container.
 PROBE_MEMORY: Final = "64m"
 PROBE_PIDS: Final = 64
@@ -130,6 +134,9 @@ STAGE_MAX_ENV_BYTES: Final = 64 << 10
 STAGE_MAX_DOCKERFILE_BYTES: Final = 256 << 10
 #: YAML nodes a compose file may expand to (anchors and aliases counted as many times as used).
 STAGE_MAX_YAML_NODES: Final = 100_000
+#: Levels of nesting a compose file may have (a lab's nests about ten): refused deeper, before
+#: the YAML scanner, whose work grows with the square of the depth, is far into the file.
+STAGE_MAX_YAML_DEPTH: Final = 64
 #: Compose files one submission may make Compose read (itself and what it includes).
 STAGE_MAX_COMPOSE_FILES: Final = 20
 #: Deadline of the prescan of one submission (staging and reading its compose files), in a

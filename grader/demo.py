@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from grader import defaults
 from grader.engine.base import Engine
 from grader.exercise.model import Exercise
-from grader.harness.plugin import RunObserver
+from grader.harness.observer import RunObserver
 from grader.harness.run import GradeRequest, grade
 from grader.i18n import Lang, Text
 from grader.observe.prober import new_run_id

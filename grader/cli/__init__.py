@@ -18,10 +18,15 @@ from __future__ import annotations
 
 from grader.cli import author, classroom, student, teacher  # noqa: F401 - importing registers the commands
 from grader.cli._app import app
+from grader.cli.common import leave_now_if_done
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="grade")
+    try:
+        app(prog_name="grade")
+    except SystemExit as done:
+        leave_now_if_done(done.code)
+        raise

@@ -115,7 +115,6 @@ def check(
     """Grade your live Docker setup for EXERCISE (and, once you joined a class with `grade
     join`, send the report to it)."""
     from grader.classroom.membership import joined
-    from grader.compose import find_project
     from grader.harness.run import GradeRequest, grade
 
     chosen = lang_of(lang)
@@ -134,6 +133,8 @@ def check(
         notes: tuple[Text, ...]
         graded_project, notes = project, ()
         if exercise.compose_project and project is None:
+            from grader.compose import find_project
+
             found = find_project(Path.cwd(), os.environ)
             graded_project, notes = found.name, (found.note,)
         request = GradeRequest(

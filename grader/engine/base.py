@@ -117,6 +117,16 @@ class Engine(Protocol):
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput: ...
 
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+        """Start a probe at ``spec``'s site (its script aside) that waits, at most
+        ``lifetime_s``, for one script given by :meth:`run_in_standby_probe`; its id."""
+        ...
+
+    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
+        """Run ``spec.script`` in standby probe ``container_id``, which ends with it; raises
+        :class:`~grader.engine.probe.StandbyGone` when the probe is no longer there."""
+        ...
+
     def run_sandboxed(self, spec: SandboxSpec) -> ProbeOutput:
         """Run a tool of tp-grader's own over copied-in files, where nothing else exists
         (:mod:`grader.engine.sandbox`); the output carries the exit status."""

@@ -33,7 +33,9 @@ from grader.engine.probe import (
     ProbeOutput,
     ProbeSpec,
     remove_quietly,
+    run_in_standby,
     run_probe,
+    start_standby,
 )
 from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec, run_sandboxed
 from grader.engine.swarm import ContainerSpec, ServiceSpec, VolumeMount
@@ -312,6 +314,12 @@ class DockerEngine:
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
         return run_probe(self._api, spec)
+
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+        return start_standby(self._api, spec, lifetime_s)
+
+    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
+        return run_in_standby(self._api, container_id, spec)
 
     def run_sandboxed(self, spec: SandboxSpec) -> ProbeOutput:
         return run_sandboxed(self._api, spec)

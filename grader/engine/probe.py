@@ -84,6 +84,90 @@ def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
     return run_created(api, created["Id"], spec.purpose, spec.deadline_s, spec.output_limit)
 
 
+def start_standby(api: docker.APIClient, spec: ProbeSpec, lifetime_s: int) -> str:
+    """Create and start a probe at ``spec``'s site that waits for a script (see
+    :func:`run_in_standby`), at most ``lifetime_s``; return its id. Its main process ends on
+    SIGTERM: the last thing a script run in it does is to send it one. So it never shares
+    another container's PID namespace, where PID 1 is that container's."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    if spec.pid_mode:
+        raise ValueError(f"a standby probe has a PID namespace of its own, not {spec.pid_mode}")
+    try:
+        created = api.create_container(
+            spec.image,
+            command=["sh", "-c", f"trap 'exit 0' TERM; sleep {int(lifetime_s)} & wait"],
+            labels=dict(spec.labels),
+            host_config=_host_config(api, spec),
+            network_disabled=spec.network_mode == "none",
+        )
+    except DockerException as exc:
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    try:
+        api.start(created["Id"])
+    except (DockerException, RequestException) as exc:
+        remove_quietly(api, created["Id"])
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    return str(created["Id"])
+
+
+class StandbyGone(ObservationError):
+    """The standby probe is no longer there to run a script (it outlived its lifetime): a
+    matter of the grader's, to be made up with a probe of its own."""
+
+
+def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) -> ProbeOutput:
+    """Run ``spec.script`` in the standby probe ``container_id`` (:func:`start_standby`),
+    within ``spec``'s deadline and output limit, then let the probe end (the engine removes
+    it). Whatever ends the script early removes the probe."""
+    from docker.errors import APIError, DockerException, NotFound
+
+    started = time.monotonic()
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        remove_quietly(api, container_id)
+
+    try:
+        # The script's last act: ending the probe's main process, so that nothing waits for
+        # its lifetime once its one use is over.
+        made = api.exec_create(
+            container_id, ["sh", "-c", f"{spec.script}\nkill 1"], stdout=True, stderr=True
+        )
+    except (NotFound, APIError) as exc:
+        gone = isinstance(exc, NotFound) or exc.status_code == 409
+        remove_quietly(api, container_id)
+        failure = StandbyGone if gone else ObservationError
+        raise failure(_engine_refused(spec.purpose, exc)) from exc
+    except DockerException as exc:
+        remove_quietly(api, container_id)
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    watchdog = threading.Timer(spec.deadline_s, expire)
+    watchdog.daemon = True
+    finished = False
+    try:
+        stream = api.exec_start(made["Id"], stream=True, demux=True)
+        watchdog.start()
+        stdout, stderr, truncated = _read(stream, spec.output_limit)
+        if expired.is_set():
+            raise ProbeTimeout(spec.purpose, spec.deadline_s)
+        finished = not truncated
+        return ProbeOutput(
+            stdout=stdout,
+            stderr=stderr,
+            truncated=truncated,
+            duration_s=time.monotonic() - started,
+        )
+    except DockerException as exc:
+        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    finally:
+        watchdog.cancel()
+        if not finished:
+            remove_quietly(api, container_id)
+
+
 def run_created(
     api: docker.APIClient,
     container_id: str,

@@ -1,7 +1,7 @@
 """Running checks: :func:`~grader.harness.run.grade` drives pytest in-process with the
 :class:`~grader.harness.plugin.GraderPlugin`."""
 
-from grader.harness.plugin import RunObserver
+from grader.harness.observer import RunObserver
 from grader.harness.request import GradeRequest
 from grader.harness.run import grade
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 
 from grader.errors import GraderError
 from grader.exercise.model import Exercise, Params
+from grader.harness.observer import RunObserver
 from grader.i18n import Text
 from grader.judge.lab import Lab
 from grader.judge.outcome import CheckFailed, CheckOutcome, CheckStatus
@@ -26,14 +27,6 @@ from grader.judge.scoring import prerequisite_skip
 from grader.observe.retry import reading_for_a_check
 
 MARKER = "check"
-
-
-class RunObserver(Protocol):
-    """Told about each check as the run goes (the terminal's live progress)."""
-
-    def check_started(self, check_id: str) -> None: ...
-
-    def check_finished(self, outcome: CheckOutcome) -> None: ...
 
 
 def check_id_of(item: pytest.Item) -> str | None:

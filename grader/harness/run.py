@@ -2,6 +2,10 @@
 
 :func:`grade` is the core entry point every front end uses (``grade check``, ``grade demo``,
 batch grading). It owns the run's probes: whatever happens, none is left on the engine.
+
+It starts the probes an exercise says its checks need (:mod:`grader.observe.ahead`) before it
+imports pytest, the judge and the checks: the engine starts containers while Python loads
+code, which is why those imports are made in :func:`grade`, not here.
 """
 
 from __future__ import annotations
@@ -13,22 +17,23 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from grader.engine.base import Engine
 from grader.errors import ExerciseDefinitionError
-from grader.harness import fixtures
-from grader.harness.plugin import GraderPlugin, RunObserver
+from grader.harness.observer import RunObserver
 from grader.harness.request import GradeRequest
 from grader.i18n import Text
 from grader.judge import messages as m
-from grader.judge.lab import Lab
 from grader.judge.outcome import CheckOutcome, CheckStatus
 from grader.judge.scoring import score
+from grader.observe.ahead import start_probes_ahead
 from grader.observe.names import ComposeNames, ExactNames, NameResolver
 from grader.observe.prober import Prober
 from grader.result import GradeResult
+
+if TYPE_CHECKING:
+    from grader.harness.plugin import GraderPlugin
 
 #: An empty ini file: the checks run under our settings, never a stray pytest.ini's.
 _EMPTY_INI = Path(__file__).with_name("pytest.ini")
@@ -40,6 +45,10 @@ _UNUSED_PLUGINS = (
     "debugging", "python_path", "recwarn", "unraisableexception", "threadexception",
     "tmpdir", "monkeypatch",
 )  # fmt: skip
+
+#: pytest's exit codes for "could not run the checks" (``pytest.ExitCode``, not imported
+#: here: pytest loads while the first probes start).
+INTERNAL_ERROR, USAGE_ERROR = 3, 4
 
 INTERRUPTED = Text(fr="correction interrompue", en="grading interrupted")
 
@@ -71,23 +80,30 @@ def grade(
         deadline_s=request.probe_deadline_s,
     )
     prober.ensure_image(on_pull_progress)
-    lab = Lab(engine, names, prober, retry_window_s=request.retry_window_s)
-    plugin = GraderPlugin(exercise, lab, params, observer)
     started_at = datetime.now(timezone.utc)
     started = time.monotonic()
+    outcomes: dict[str, CheckOutcome] = {}
+    lab_notes: tuple[Text, ...] = ()
     try:
-        exit_code = run_checks(exercise.checks_file, exercise.directory, plugin)
+        try:
+            seen = start_probes_ahead(prober, names, exercise.probe_sites, params)
+            # The judge, pytest and the checks load while the engine starts those probes.
+            from grader.harness.plugin import GraderPlugin
+            from grader.judge.lab import Lab
+        except KeyboardInterrupt:  # before the checks began: reported as during them
+            interrupted = True
+        else:
+            lab = Lab(engine, names, prober, retry_window_s=request.retry_window_s, containers=seen)
+            try:
+                plugin = GraderPlugin(exercise, lab, params, observer)
+                exit_code = run_checks(exercise.checks_file, exercise.directory, plugin)
+            finally:
+                lab.close()
+            _raise_definition_problems(plugin, exit_code)
+            outcomes, interrupted, lab_notes = dict(plugin.outcomes), plugin.interrupted, lab.notes
     finally:
-        lab.close()
         prober.close()
-    if plugin.collection_problems:
-        raise ExerciseDefinitionError(plugin.collection_problems)
-    if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        raise ExerciseDefinitionError(
-            [f"{exercise.checks_file}: pytest could not run the checks (exit code {exit_code})"]
-        )
-    outcomes = dict(plugin.outcomes)
-    if plugin.interrupted:
+    if interrupted:
         for check_id in exercise.rubric.check_ids:
             outcomes.setdefault(check_id, CheckOutcome(check_id, CheckStatus.ERROR, INTERRUPTED))
     return GradeResult(
@@ -100,12 +116,24 @@ def grade(
         lang=request.lang,
         engine=engine.info,
         project=project,
-        interrupted=plugin.interrupted,
-        notes=(*request.notes, *found_outside_notes(names), *lab.notes),
+        interrupted=interrupted,
+        notes=(*request.notes, *found_outside_notes(names), *lab_notes),
         variant=request.variant,
         exam=request.exam,
         params=dict(shown),
     )
+
+
+def _raise_definition_problems(plugin: GraderPlugin, exit_code: int) -> None:
+    if plugin.collection_problems:
+        raise ExerciseDefinitionError(plugin.collection_problems)
+    if exit_code in (INTERNAL_ERROR, USAGE_ERROR):
+        raise ExerciseDefinitionError(
+            [
+                f"{plugin.exercise.checks_file}: pytest could not run the checks "
+                f"(exit code {exit_code})"
+            ]
+        )
 
 
 def found_outside_notes(names: NameResolver) -> tuple[Text, ...]:
@@ -133,6 +161,10 @@ def run_checks(checks_file: Path, rootdir: Path, plugin: GraderPlugin) -> int:
         "--capture=no",
         *(arg for name in _UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
     ]
+    import pytest
+
+    from grader.harness import fixtures
+
     with _isolated_environment(), _forgetting_modules_under(rootdir):
         return int(pytest.main(args, plugins=[plugin, fixtures]))
 

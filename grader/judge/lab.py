@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ from grader.observe.names import NameResolver
 from grader.observe.prober import Prober
 from grader.observe.process import ProcessUser, main_process, user_name
 from grader.observe.retry import note_read, run_with_retries
-from grader.observe.steps import ProbeSite, ProbeStep
+from grader.observe.steps import ENGINE_HOST, ProbeStep, netns_site
 from grader.observe.swarm import ServiceState, settle
 from grader.observe.tarball import TarListing, list_tar
 from grader.observe.tcp import TcpResult, TcpToContainer
@@ -146,7 +146,10 @@ class Lab:
         *,
         reinspect_wait_s: float = REINSPECT_WAIT_S,
         retry_window_s: float = defaults.RETRY_WINDOW_S,
+        containers: Mapping[str, ContainerFacts | None] | None = None,
     ) -> None:
+        """``containers``: what the engine already said of some containers, by name, in this
+        run (:func:`~grader.observe.ahead.start_probes_ahead`), so they are not asked again."""
         self.engine = engine
         self.names = names
         self.prober = prober
@@ -155,7 +158,7 @@ class Lab:
         self._pool: ThreadPoolExecutor | None = None
         self._observed: dict[tuple[str, ...], Any] = {}
         self._users: dict[str, Future[ProcessUser]] = {}
-        self._containers: dict[str, ContainerFacts | None] = {}
+        self._containers: dict[str, ContainerFacts | None] = dict(containers or {})
         self._networks: dict[str, NetworkFacts | None] = {}
         self._volumes: dict[str, VolumeFacts | None] = {}
         self._swarm: SwarmFacts | None = None
@@ -412,12 +415,8 @@ class Lab:
         """Run ``steps`` in one probe sharing ``container``'s network namespace."""
         __tracebackhide__ = True
         expect.running(container)
-        site = ProbeSite(
-            network_mode=f"container:{container.id}",
-            description=f"netns {container.name}",
-        )
         try:
-            return self.prober.run(site, steps)
+            return self.prober.run(netns_site(container), steps)
         except ObservationError:
             self._blame(container)
             raise
@@ -460,7 +459,7 @@ class Lab:
     def from_engine_host(self, *steps: ProbeStep[Any]) -> list[Any]:
         """Run ``steps`` in one probe in the engine host's network namespace (127.0.0.1 is
         the engine host's loopback, where published ports listen)."""
-        return self.prober.run(ProbeSite(network_mode="host", description="engine host"), steps)
+        return self.prober.run(ENGINE_HOST, steps)
 
     def observe_from(self, name: str, *steps: Step) -> Observation:
         """Start ``steps`` in one probe in container ``name``'s network namespace, in the

@@ -1,16 +1,29 @@
-"""The probe side of a grading run: one image, one run label, steps batched per site."""
+"""The probe side of a grading run: one image, one run label, steps batched per site.
+
+Starting a probe is the longest wait of a self-check, and the engine starts containers one at
+a time. Where the checks will look from is often known before they are even loaded (an
+exercise's ``probe_sites``), so :meth:`Prober.start_ahead` starts a *standby* probe there at
+once, while Python loads pytest and collects the checks; the first steps run at that site then
+run in it (``docker exec``), and it ends with them. Every other run, a retry included, gets a
+probe of its own, as before.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from grader import defaults
 from grader.engine.base import Engine
-from grader.errors import ProbeImageUnavailable
+from grader.engine.probe import StandbyGone
+from grader.errors import ObservationError, ProbeImageUnavailable
 from grader.observe.readers import Readers
-from grader.observe.steps import ProbeSite, ProbeStep, run_steps
+from grader.observe.steps import ProbeSite, ProbeStep, probe_spec, run_steps
 
 
 def new_run_id() -> str:
@@ -33,6 +46,7 @@ class Prober:
         self.run_id = run_id or new_run_id()
         self.deadline_s = deadline_s
         self.readers = Readers(engine, image, lambda: self.labels)
+        self._standby: dict[ProbeSite, Future[str | None]] = {}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -50,7 +64,40 @@ class Prober:
         if self.engine.image(self.image) is None:
             raise ProbeImageUnavailable(self.image, "pull finished without the image")
 
+    def start_ahead(self, site: ProbeSite) -> None:
+        """Start a standby probe at ``site`` in the background, for the first :meth:`run`
+        there. One that could not start is no loss: that run starts its own probe. Sites in
+        another container's PID namespace get none (a standby ends by signalling its PID 1)."""
+        if site in self._standby or site.pid_mode:
+            return
+        started: Future[str | None] = Future()
+        self._standby[site] = started
+
+        def start() -> None:
+            spec = probe_spec(site, "", self.image, self.labels, self.deadline_s)
+            try:
+                started.set_result(
+                    self.engine.start_standby_probe(spec, defaults.STANDBY_PROBE_LIFETIME_S)
+                )
+            except ObservationError:
+                started.set_result(None)
+            except BaseException as exc:  # never left unset: a run waits on it
+                started.set_exception(exc)
+
+        threading.Thread(target=start, daemon=True, name="probe-ahead").start()
+
     def run(self, site: ProbeSite, steps: Sequence[ProbeStep[Any]]) -> list[Any]:
+        standby = self._standby_at(site)
+        if standby is not None:
+            try:
+                return self._run(site, steps, standby)
+            except StandbyGone:
+                pass  # outlived its lifetime before the checks came to it
+        return self._run(site, steps, None)
+
+    def _run(
+        self, site: ProbeSite, steps: Sequence[ProbeStep[Any]], standby: str | None
+    ) -> list[Any]:
         return run_steps(
             self.engine,
             site,
@@ -58,9 +105,23 @@ class Prober:
             image=self.image,
             labels=self.labels,
             deadline_s=self.deadline_s,
+            standby=standby,
         )
+
+    def _standby_at(self, site: ProbeSite) -> str | None:
+        """The standby probe at ``site``, taken (each serves once), once it has started."""
+        started = self._standby.pop(site, None)
+        if started is None:
+            return None
+        try:
+            return started.result(timeout=self.deadline_s)
+        except FutureTimeout:
+            return None  # close() removes it, by the run's label
 
     def close(self) -> None:
         """Remove any probe or reader of this run still on the engine (readers always;
-        probes after Ctrl-C or a watchdog)."""
+        probes after Ctrl-C or a watchdog, standby probes no check came to)."""
+        for started in self._standby.values():  # still starting: let it, then remove it
+            with contextlib.suppress(FutureTimeout, Exception):
+                started.result(timeout=self.deadline_s)
         self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})

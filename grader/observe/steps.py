@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from grader import defaults
 from grader.engine.base import Engine
+from grader.engine.facts import ContainerFacts
 from grader.engine.probe import ProbeMount, ProbeSpec
 from grader.errors import ObservationError
 from grader.i18n import Text
@@ -53,6 +54,17 @@ class ProbeSite:
     userns_mode: str = ""
 
 
+#: Where probes on the engine host run (127.0.0.1 is its loopback, where ports are published).
+ENGINE_HOST = ProbeSite(network_mode="host", description="engine host")
+
+
+def netns_site(container: ContainerFacts) -> ProbeSite:
+    """Where probes sharing ``container``'s network namespace run (pinned by its id)."""
+    return ProbeSite(
+        network_mode=f"container:{container.id}", description=f"netns {container.name}"
+    )
+
+
 def run_steps(
     engine: Engine,
     site: ProbeSite,
@@ -61,22 +73,14 @@ def run_steps(
     image: str,
     labels: dict[str, str],
     deadline_s: float = defaults.PROBE_DEADLINE_S,
+    standby: str | None = None,
 ) -> list[Any]:
-    """Run ``steps`` in one probe at ``site``; return each step's parsed result, in order."""
+    """Run ``steps`` in one probe at ``site``, a new one or the ``standby`` probe started there
+    ahead of them; return each step's parsed result, in order."""
     nonce = secrets.token_hex(8)
-    script = build_script(steps, nonce)
-    output = engine.run_probe(
-        ProbeSpec(
-            image=image,
-            script=script,
-            purpose=site.description or site.network_mode,
-            network_mode=site.network_mode,
-            pid_mode=site.pid_mode,
-            userns_mode=site.userns_mode,
-            mounts=site.mounts,
-            deadline_s=deadline_s,
-            labels=labels,
-        )
+    spec = probe_spec(site, build_script(steps, nonce), image, labels, deadline_s)
+    output = (
+        engine.run_probe(spec) if standby is None else engine.run_in_standby_probe(standby, spec)
     )
     frames = split_frames(output.stdout, nonce)
     results: list[Any] = []
@@ -92,6 +96,26 @@ def run_steps(
             )
         results.append(step.parse(frame))
     return results
+
+
+def probe_spec(
+    site: ProbeSite,
+    script: str,
+    image: str,
+    labels: dict[str, str],
+    deadline_s: float = defaults.PROBE_DEADLINE_S,
+) -> ProbeSpec:
+    return ProbeSpec(
+        image=image,
+        script=script,
+        purpose=site.description or site.network_mode,
+        network_mode=site.network_mode,
+        pid_mode=site.pid_mode,
+        userns_mode=site.userns_mode,
+        mounts=site.mounts,
+        deadline_s=deadline_s,
+        labels=labels,
+    )
 
 
 def build_script(steps: Sequence[ProbeStep[Any]], nonce: str) -> str:

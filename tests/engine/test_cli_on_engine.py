@@ -7,6 +7,8 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -91,6 +93,29 @@ def test_shortcut_and_misses_exit_one(
     assert "not attached to network 'moby-network'" in by_id["redis-attache"]["message"]
     assert by_id["redis-attache"]["hint"].startswith("Run redis on the network")
     assert by_id["dns-redis"]["message"] == "not run: prerequisite 'redis-attache' did not pass"
+    counts = junit_counts(assert_valid_junit(junit_path))
+    assert counts == {"tests": 12, "failures": 1, "errors": 0, "skipped": 3}
+
+
+def test_the_grade_process_leaves_with_its_code_and_everything_written(
+    tmp_path: Path, lab: LabBuilder, reseau_images: dict[str, str]
+) -> None:
+    """The ``grade`` process ends without Python's finalisation once a grading is done: its
+    exit code, its reports and all it printed to pipes must still be there, whole."""
+    build_reseau(lab, reseau_images, "redis-attache")
+    junit_path = tmp_path / "r.xml"
+
+    argv = ["check", "tp-reseau", "--lang", "en", "--json", "-", "--junit", str(junit_path)]
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", *argv],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["score"] == 12
+    assert done.stderr.decode().rstrip().endswith("Total: 12/20"), done.stderr
     counts = junit_counts(assert_valid_junit(junit_path))
     assert counts == {"tests": 12, "failures": 1, "errors": 0, "skipped": 3}
 

@@ -9,16 +9,23 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import docker
+import pytest
 
 from grader import defaults
 from grader.engine.docker_engine import DockerEngine
+from grader.engine.facts import ContainerFacts
+from grader.errors import ProbeTimeout
 from grader.exercise.model import Exercise
 from grader.harness import GradeRequest, grade
 from grader.judge.outcome import CheckStatus
+from grader.observe.dns import DnsLookup
+from grader.observe.prober import Prober
+from grader.observe.steps import ENGINE_HOST, StepOutput, netns_site
 from grader.report.json_report import write_json
 from grader.report.junit import write_junit
 from tests.engine.test_tp_reseau import build_reseau, statuses
@@ -203,3 +210,166 @@ def test_engine_calls_in_threads_are_not_broken_by_pytest_changing_the_environme
         flicker.join()
         sys.setswitchinterval(switch_interval)
     assert all(answers)
+
+
+# -- standby probes (an exercise's probe_sites, started before the checks load) -------------------
+def _probes_of(client: docker.DockerClient, run_id: str) -> list[dict[str, Any]]:
+    label = f"{defaults.LABEL_RUN}={run_id}"
+    return list(client.api.containers(all=True, filters={"label": label}))
+
+
+def _wait_until_none_left(client: docker.DockerClient, run_id: str, what: str) -> None:
+    wait_for(lambda: not _probes_of(client, run_id), timeout_s=20, what=what)
+
+
+def _created(client: docker.DockerClient, run_id: str, since: float) -> int:
+    """How many containers of the run the engine created since ``since`` (its event log)."""
+    events = client.api.events(
+        since=int(since) - 1,
+        until=int(time.time()) + 1,
+        filters={"type": "container", "event": "create", "label": f"{defaults.LABEL_RUN}={run_id}"},
+        decode=True,
+    )
+    return sum(1 for _ in events)
+
+
+@pytest.fixture
+def standby_target(lab: LabBuilder, engine: DockerEngine, busybox: str) -> ContainerFacts:
+    network = lab.network("tpg-standby-net")
+    lab.run("tpg-standby-target", busybox, network=network, command=["sleep", "600"])
+    found = engine.container("tpg-standby-target")
+    assert found is not None
+    return found
+
+
+def test_a_standby_probe_serves_the_first_run_at_its_site_then_ends(
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    busybox: str,
+    standby_target: ContainerFacts,
+) -> None:
+    prober = Prober(engine, image=busybox)
+    site = netns_site(standby_target)
+    since = time.time()
+    try:
+        prober.start_ahead(site)
+        wait_for(lambda: _created(docker_client, prober.run_id, since) == 1, timeout_s=20)
+        (first,) = prober.run(site, [DnsLookup("tpg-standby-target")])
+        (second,) = prober.run(site, [DnsLookup("tpg-standby-target")])
+        # In the target's namespace, the embedded DNS answers with the target's own address,
+        # from the standby as from a probe of its own.
+        address = _address_of(standby_target)
+        assert first.has(address), first
+        assert second.has(address), second
+        # The standby served the first run, and only it: two runs, two containers.
+        assert _created(docker_client, prober.run_id, since) == 2
+        # It ended with its run, as a probe of its own does: nothing waits for close().
+        _wait_until_none_left(docker_client, prober.run_id, "the standby probe to end by itself")
+    finally:
+        prober.close()
+
+
+def test_a_standby_probe_keeps_the_deadline_and_leaves_nothing(
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    busybox: str,
+    standby_target: ContainerFacts,
+) -> None:
+    prober = Prober(engine, image=busybox, deadline_s=1.0)
+    site = netns_site(standby_target)
+    try:
+        prober.start_ahead(site)
+        started = time.monotonic()
+        with pytest.raises(ProbeTimeout):
+            prober.run(site, [_Sleeps(30)])
+        assert time.monotonic() - started < 15
+        _wait_until_none_left(docker_client, prober.run_id, "the timed-out standby to be removed")
+    finally:
+        prober.close()
+
+
+def test_a_standby_probe_past_its_lifetime_is_made_up_by_a_new_probe(
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    busybox: str,
+    standby_target: ContainerFacts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(defaults, "STANDBY_PROBE_LIFETIME_S", 1)
+    prober = Prober(engine, image=busybox)
+    site = netns_site(standby_target)
+    since = time.time()
+    try:
+        prober.start_ahead(site)
+        wait_for(lambda: _created(docker_client, prober.run_id, since) == 1, timeout_s=20)
+        _wait_until_none_left(docker_client, prober.run_id, "the standby to end at its lifetime")
+        (answer,) = prober.run(site, [DnsLookup("tpg-standby-target")])
+        assert answer.has(_address_of(standby_target)), answer
+        assert _created(docker_client, prober.run_id, since) == 2
+    finally:
+        prober.close()
+
+
+def test_a_standby_probe_no_check_used_is_removed_at_the_end(
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    busybox: str,
+    standby_target: ContainerFacts,
+) -> None:
+    prober = Prober(engine, image=busybox)
+    prober.start_ahead(netns_site(standby_target))
+    prober.start_ahead(ENGINE_HOST)
+    prober.close()
+    assert _probes_of(docker_client, prober.run_id) == []
+
+
+class _Sleeps:
+    """A step that outlives any probe deadline."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+    def script(self) -> str:
+        return f"sleep {self.seconds}"
+
+    def parse(self, output: StepOutput) -> int:
+        return output.exit_code
+
+
+def _address_of(container: ContainerFacts) -> str:
+    (endpoint,) = (e for e in container.endpoints if e.network_name == "tpg-standby-net")
+    return endpoint.ip_address
+
+
+def test_grading_runs_its_first_probes_in_the_standbys_of_its_probe_sites(
+    lab: LabBuilder,
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    reseau: Exercise,
+    reseau_images: dict[str, str],
+) -> None:
+    build_reseau(lab, reseau_images)
+    lab.wait_ready()
+    run_id = "standbytest01"
+    since = time.time()
+
+    result = grade(
+        GradeRequest(reseau, probe_image=BUSYBOX, student="t", lang="en", run_id=run_id),
+        engine=engine,
+    )
+
+    assert result.score == reseau.rubric.max_score, statuses(result)
+    events = list(
+        docker_client.api.events(
+            since=int(since) - 1,
+            until=int(time.time()) + 1,
+            filters={"type": "container", "label": f"{defaults.LABEL_RUN}={run_id}"},
+            decode=True,
+        )
+    )
+    actions = [str(event.get("Action", "")).split(":")[0] for event in events]
+    # One probe per site tp-reseau names (moby-counter's and moby-counter2's namespaces, the
+    # engine host), each a standby its steps were run in.
+    assert actions.count("create") == 3, actions
+    assert actions.count("exec_start") == 3, actions
+    wait_for(lambda: not _probes_of(docker_client, run_id), timeout_s=20, what="no probe left")

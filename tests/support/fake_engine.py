@@ -52,6 +52,8 @@ class FakeEngine:
     swarm_: SwarmFacts = field(default_factory=lambda: SwarmFacts("inactive"))
     probe_handler: ProbeHandler = _no_probes
     probes_run: list[ProbeSpec] = field(default_factory=list)
+    standbys_started: list[ProbeSpec] = field(default_factory=list)
+    standbys_used: list[str] = field(default_factory=list)
     info_: EngineInfo = field(
         default_factory=lambda: EngineInfo("fake://", "0.0-fake", "1.41", "linux", "amd64")
     )
@@ -143,6 +145,14 @@ class FakeEngine:
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
         self.probes_run.append(spec)
         return self.probe_handler(spec)
+
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+        self.standbys_started.append(spec)
+        return f"standby-{len(self.standbys_started)}"
+
+    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
+        self.standbys_used.append(container_id)
+        return self.run_probe(spec)
 
     def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
         raise FileNotFoundError(path)

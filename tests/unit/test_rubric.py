@@ -9,7 +9,7 @@ import pytest
 
 from grader.errors import ExerciseDefinitionError
 from grader.exercise.catalog import find
-from grader.exercise.model import load_exercise
+from grader.exercise.model import ProbeSites, load_exercise
 from grader.judge.rubric import execution_order, parse_rubric
 
 VALID = """\
@@ -183,3 +183,43 @@ def test_rubric_problems_all_at_once_when_loading(exercise_copy: Path) -> None:
         "its points would count twice",
         f"{rubric}:3: rubric of exercise 'tp-volumes', not of 'tp-reseau'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sites", "problem"),
+    [
+        (
+            "probe_sites:\n  network_of: [app, nope]\n",
+            "probe_sites.network_of names 'nope', which is not a parameter",
+        ),
+        (
+            "probe_sites:\n  network_of: app\n",
+            "probe_sites takes network_of (a list of parameters) and engine_host",
+        ),
+        (
+            "probe_sites:\n  engine_host: yes please\n",
+            "probe_sites takes network_of (a list of parameters) and engine_host",
+        ),
+        (
+            "probe_sites:\n  network_of: [app]\n  pid_of: [app]\n",
+            "probe_sites takes network_of (a list of parameters) and engine_host",
+        ),
+    ],
+)
+def test_probe_sites_are_checked(exercise_copy: Path, sites: str, problem: str) -> None:
+    definition = exercise_copy / "exercises" / "tp-reseau" / "exercise.yaml"
+    text = definition.read_text()
+    start = text.index("probe_sites:")
+    end = text.index("# The lab's images;")
+    definition.write_text(text[:start] + sites + text[end:])
+
+    with pytest.raises(ExerciseDefinitionError) as caught:
+        load_exercise(exercise_copy / "exercises" / "tp-reseau", exercise_copy / "rubrics")
+
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+
+
+def test_probe_sites_are_read(exercise_copy: Path) -> None:
+    loaded = load_exercise(exercise_copy / "exercises" / "tp-reseau", exercise_copy / "rubrics")
+
+    assert loaded.probe_sites == ProbeSites(network_of=("app", "app2"), engine_host=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from grader import defaults
+from grader.batch.gate.prescan import ComposeFileProblem, load_documents
 from grader.batch.gate.stage import stage
 
 
@@ -234,3 +235,30 @@ def staged_unreadable(tmp_path: Path) -> None:
     assert answer["error"].startswith("secret.txt cannot be read by the batch (Permission denied)")
     assert "--resume" in answer["error"]
     assert not (out / "stage").exists()
+
+
+def _nested(levels: int) -> str:
+    return "services:\n  redis:\n    image: redis:alpine\nx-deep: " + "[" * levels + "]" * levels
+
+
+def test_yaml_nested_past_the_bound_is_refused_where_it_goes_too_deep(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(_nested(50_000) + "\n")
+
+    with pytest.raises(ComposeFileProblem) as refused:
+        load_documents(compose)
+
+    assert refused.value.text.en == (
+        "unreadable compose file (compose.yaml): nested deeper than "
+        f"{defaults.STAGE_MAX_YAML_DEPTH} levels (line 4)"
+    )
+
+
+def test_yaml_nested_up_to_the_bound_is_read(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    # The bound counts every level: the root mapping and x-deep's own sequence included.
+    compose.write_text(_nested(defaults.STAGE_MAX_YAML_DEPTH - 1) + "\n")
+
+    (document,) = load_documents(compose)
+
+    assert document["services"] == {"redis": {"image": "redis:alpine"}}

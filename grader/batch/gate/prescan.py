@@ -50,7 +50,24 @@ class _ComposeLoader(yaml.SafeLoader):
     """A safe loader that reads Compose's own tags (``!reset``, ``!override``) as the value
     under them (every other explicit tag is refused before anything is constructed, see
     :func:`_check_nodes`), dates as the text they are, and an integer too long for Python as
-    its text."""
+    its text. A file nested deeper than :data:`~grader.defaults.STAGE_MAX_YAML_DEPTH` is not
+    read: the scanner's work grows with the square of the depth (a 500-level file took a
+    second of CPU, and a class beside a busy machine past its prescan deadline)."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > defaults.STAGE_MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(
+                    f"nested deeper than {defaults.STAGE_MAX_YAML_DEPTH} levels "
+                    f"(line {mark.line + 1})"
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
 
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
