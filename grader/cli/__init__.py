@@ -16,7 +16,7 @@ are in error.
 
 from __future__ import annotations
 
-from grader.cli import author, classroom, student, teacher  # noqa: F401 - importing registers the commands
+from grader.cli import author, classroom, common, student, teacher  # noqa: F401 - importing registers the commands
 from grader.cli._app import app
 from grader.cli.common import leave_now_if_done
 
@@ -25,6 +25,7 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point."""
+    common.finished_grading = False
     try:
         app(prog_name="grade")
     except SystemExit as done:

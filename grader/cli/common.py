@@ -37,10 +37,9 @@ EXIT_INTERRUPTED = 130
 _THREADS_END_S = 0.1
 
 
-class _Finished:
-    """Whether the command that ran has nothing left to do but exit."""
-
-    graded = False
+#: Set by :func:`graded` once a grading command has nothing left to do but exit; read, and
+#: reset, by the entry point (:func:`grader.cli.main`).
+finished_grading = False
 
 
 def leave_now_if_done(code: int | str | None) -> None:
@@ -48,7 +47,7 @@ def leave_now_if_done(code: int | str | None) -> None:
     command finished (reports written, probes gone, engine closed) and no worker thread of its
     is still running: unloading what a grading loaded (pytest, the Docker SDK, rich) takes
     ~0.2 s, a fifth of a self-check. Anything else exits the usual way."""
-    if not _Finished.graded or not isinstance(code, int):
+    if not finished_grading or not isinstance(code, int):
         return
     deadline = time.monotonic() + _THREADS_END_S
     for thread in threading.enumerate():
@@ -384,7 +383,8 @@ def graded(
     line = after(result) if after is not None else None
     if line is not None and not quiet:
         console(stderr=reports.to_stdout).print(escape(line.render(lang)), soft_wrap=True)
-    _Finished.graded = True
+    global finished_grading  # noqa: PLW0603 - one process, one command
+    finished_grading = True
     raise typer.Exit(reports.exit_code(result))
 
 

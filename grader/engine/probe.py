@@ -102,7 +102,7 @@ def start_standby(api: docker.APIClient, spec: ProbeSpec, lifetime_s: int) -> st
             host_config=_host_config(api, spec),
             network_disabled=spec.network_mode == "none",
         )
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
     try:
         api.start(created["Id"])
@@ -122,6 +122,7 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
     within ``spec``'s deadline and output limit, then let the probe end (the engine removes
     it). Whatever ends the script early removes the probe."""
     from docker.errors import APIError, DockerException, NotFound
+    from requests.exceptions import RequestException
 
     started = time.monotonic()
     expired = threading.Event()
@@ -141,14 +142,19 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
         remove_quietly(api, container_id)
         failure = StandbyGone if gone else ObservationError
         raise failure(_engine_refused(spec.purpose, exc)) from exc
-    except DockerException as exc:
+    except (DockerException, RequestException) as exc:
         remove_quietly(api, container_id)
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
     watchdog = threading.Timer(spec.deadline_s, expire)
     watchdog.daemon = True
     finished = False
     try:
-        stream = api.exec_start(made["Id"], stream=True, demux=True)
+        try:
+            stream = api.exec_start(made["Id"], stream=True, demux=True)
+        except (NotFound, APIError) as exc:
+            if isinstance(exc, NotFound) or exc.status_code == 409:  # ended meanwhile
+                raise StandbyGone(_engine_refused(spec.purpose, exc)) from exc
+            raise
         watchdog.start()
         stdout, stderr, truncated = _read(stream, spec.output_limit)
         if expired.is_set():

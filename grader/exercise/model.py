@@ -126,7 +126,7 @@ class Solution:
 class ProbeSites:
     """Where the checks will run probes, known before they are loaded (``probe_sites:`` in
     exercise.yaml), so that grading starts those probes at once: a speed hint, never needed
-    for a right verdict (:meth:`~grader.judge.lab.Lab.start_probes_ahead`). A site left out
+    for a right verdict (:func:`~grader.observe.ahead.start_probes_ahead`). A site left out
     gets its probe when a check asks; one named that no check uses costs a container."""
 
     network_of: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from grader.engine.base import Engine
 from grader.errors import ExerciseDefinitionError
@@ -48,7 +48,8 @@ _UNUSED_PLUGINS = (
 
 #: pytest's exit codes for "could not run the checks" (``pytest.ExitCode``, not imported
 #: here: pytest loads while the first probes start).
-INTERNAL_ERROR, USAGE_ERROR = 3, 4
+INTERNAL_ERROR: Final = 3
+USAGE_ERROR: Final = 4
 
 INTERRUPTED = Text(fr="correction interrompue", en="grading interrupted")
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
 from grader import defaults
 from grader.engine.base import Engine
 from grader.engine.probe import StandbyGone
-from grader.errors import ObservationError, ProbeImageUnavailable
+from grader.errors import ProbeImageUnavailable
 from grader.observe.readers import Readers
 from grader.observe.steps import ProbeSite, ProbeStep, probe_spec, run_steps
 
@@ -46,7 +48,11 @@ class Prober:
         self.run_id = run_id or new_run_id()
         self.deadline_s = deadline_s
         self.readers = Readers(engine, image, lambda: self.labels)
-        self._standby: dict[ProbeSite, Future[str | None]] = {}
+        self._lock = threading.Lock()
+        self._standby: dict[ProbeSite, Future[_Standby | None]] = {}
+        self._starting: list[Future[_Standby | None]] = []
+        self._closed = False
+        self._given_up: list[Future[_Standby | None]] = []
 
     @property
     def labels(self) -> dict[str, str]:
@@ -68,21 +74,29 @@ class Prober:
         """Start a standby probe at ``site`` in the background, for the first :meth:`run`
         there. One that could not start is no loss: that run starts its own probe. Sites in
         another container's PID namespace get none (a standby ends by signalling its PID 1)."""
-        if site in self._standby or site.pid_mode:
-            return
-        started: Future[str | None] = Future()
-        self._standby[site] = started
+        with self._lock:
+            if self._closed or site in self._standby or site.pid_mode:
+                return
+            started: Future[_Standby | None] = Future()
+            self._standby[site] = started
+            self._starting.append(started)
 
         def start() -> None:
             spec = probe_spec(site, "", self.image, self.labels, self.deadline_s)
+            lifetime_s = defaults.STANDBY_PROBE_LIFETIME_S
             try:
-                started.set_result(
-                    self.engine.start_standby_probe(spec, defaults.STANDBY_PROBE_LIFETIME_S)
+                begun = time.monotonic()
+                standby = _Standby(
+                    self.engine.start_standby_probe(spec, lifetime_s), begun + lifetime_s
                 )
-            except ObservationError:
+            except Exception:  # an engine that refused or timed out: that run starts its own
                 started.set_result(None)
-            except BaseException as exc:  # never left unset: a run waits on it
-                started.set_exception(exc)
+                return
+            with self._lock:
+                started.set_result(standby)
+                late = started in self._given_up
+            if late:  # close() stopped waiting for it: its sweep may have come first
+                self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
 
         threading.Thread(target=start, daemon=True, name="probe-ahead").start()
 
@@ -109,19 +123,38 @@ class Prober:
         )
 
     def _standby_at(self, site: ProbeSite) -> str | None:
-        """The standby probe at ``site``, taken (each serves once), once it has started."""
-        started = self._standby.pop(site, None)
+        """The standby probe at ``site``, taken (each serves once), once it has started, if
+        it has time left for a whole run (its lifetime runs from its start)."""
+        with self._lock:
+            started = self._standby.pop(site, None)
         if started is None:
             return None
         try:
-            return started.result(timeout=self.deadline_s)
+            standby = started.result(timeout=self.deadline_s)
         except FutureTimeout:
+            return None  # still starting: close() waits for it, then removes it
+        if standby is None or time.monotonic() + self.deadline_s + 1 > standby.ends_at:
             return None  # close() removes it, by the run's label
+        return standby.container_id
 
     def close(self) -> None:
         """Remove any probe or reader of this run still on the engine (readers always;
-        probes after Ctrl-C or a watchdog, standby probes no check came to)."""
-        for started in self._standby.values():  # still starting: let it, then remove it
-            with contextlib.suppress(FutureTimeout, Exception):
-                started.result(timeout=self.deadline_s)
+        probes after Ctrl-C or a watchdog, standby probes no check came to). Standbys still
+        starting are waited for, within one deadline, so that the sweep finds them."""
+        with self._lock:
+            self._closed = True
+            starting, self._starting = self._starting, []
+        until = time.monotonic() + self.deadline_s
+        for started in starting:
+            with contextlib.suppress(FutureTimeout):
+                started.result(timeout=max(0.0, until - time.monotonic()))
+        with self._lock:  # one still starting now sweeps once started
+            self._given_up = [started for started in starting if not started.done()]
         self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
+
+
+@dataclass(frozen=True)
+class _Standby:
+    container_id: str
+    ends_at: float
+    """When its lifetime ends (``time.monotonic()``), measured from before its start."""

@@ -105,6 +105,7 @@ def probe_spec(
     labels: dict[str, str],
     deadline_s: float = defaults.PROBE_DEADLINE_S,
 ) -> ProbeSpec:
+    """What a probe at ``site`` running ``script`` is given (a standby's script is empty)."""
     return ProbeSpec(
         image=image,
         script=script,

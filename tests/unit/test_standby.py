@@ -3,9 +3,14 @@ tests/engine/test_probes.py)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from grader import defaults
+from grader.engine.base import LabelSelector
 from grader.engine.probe import ProbeSpec, start_standby
+from grader.harness.run import INTERNAL_ERROR, USAGE_ERROR
 from grader.observe.dns import DnsLookup
 from grader.observe.prober import Prober
 from grader.observe.steps import ENGINE_HOST, ProbeSite
@@ -48,3 +53,68 @@ def test_the_engine_layer_refuses_a_standby_in_another_pid_namespace() -> None:
 
     with pytest.raises(ValueError, match="PID namespace of its own"):
         start_standby(None, spec, 60)  # type: ignore[arg-type]  # refused before any call
+
+
+class _RefusingEngine(FakeEngine):
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+        raise ConnectionError("the engine timed out")  # as requests would, not the SDK
+
+
+def test_a_standby_the_engine_could_not_start_is_made_up_by_a_probe_of_its_own() -> None:
+    engine = _RefusingEngine()
+    prober = prober_on(engine)
+    prober.start_ahead(NETNS)
+
+    (answer,) = prober.run(NETNS, [DnsLookup("redis")])
+
+    assert answer.has("10.0.0.2")
+    assert engine.standbys_used == []
+    assert len(engine.probes_run) == 1
+
+
+def test_a_standby_without_time_left_for_a_whole_run_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(defaults, "STANDBY_PROBE_LIFETIME_S", 5)  # under the 20 s deadline
+    engine = FakeEngine()
+    prober = prober_on(engine)
+    prober.start_ahead(NETNS)
+
+    prober.run(NETNS, [DnsLookup("redis")])
+
+    assert len(engine.standbys_started) == 1
+    assert engine.standbys_used == []
+
+
+class _SlowToStartEngine(FakeEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.events: list[str] = []
+
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+        assert self.release.wait(10)
+        self.events.append("started")
+        return "standby-slow"
+
+    def remove_containers(self, labels: LabelSelector) -> int:
+        self.events.append("swept")
+        return 0
+
+
+def test_close_waits_for_a_standby_still_starting_then_sweeps() -> None:
+    engine = _SlowToStartEngine()
+    prober = Prober(engine)
+    prober.start_ahead(NETNS)
+    threading.Timer(0.2, engine.release.set).start()
+
+    prober.close()
+
+    assert engine.events == ["started", "swept"]
+
+
+def test_pytests_exit_codes_are_the_harness_own() -> None:
+    assert (INTERNAL_ERROR, USAGE_ERROR) == (
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
+    )
