@@ -121,7 +121,7 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
     """Run ``spec.script`` in the standby probe ``container_id`` (:func:`start_standby`),
     within ``spec``'s deadline and output limit, then let the probe end (the engine removes
     it). Whatever ends the script early removes the probe."""
-    from docker.errors import APIError, DockerException, NotFound
+    from docker.errors import DockerException
     from requests.exceptions import RequestException
 
     started = time.monotonic()
@@ -137,24 +137,17 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
         made = api.exec_create(
             container_id, ["sh", "-c", f"{spec.script}\nkill 1"], stdout=True, stderr=True
         )
-    except (NotFound, APIError) as exc:
-        gone = isinstance(exc, NotFound) or exc.status_code == 409
-        remove_quietly(api, container_id)
-        failure = StandbyGone if gone else ObservationError
-        raise failure(_engine_refused(spec.purpose, exc)) from exc
     except (DockerException, RequestException) as exc:
         remove_quietly(api, container_id)
-        raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+        raise _standby_failure(exc)(_engine_refused(spec.purpose, exc)) from exc
     watchdog = threading.Timer(spec.deadline_s, expire)
     watchdog.daemon = True
     finished = False
     try:
         try:
             stream = api.exec_start(made["Id"], stream=True, demux=True)
-        except (NotFound, APIError) as exc:
-            if isinstance(exc, NotFound) or exc.status_code == 409:  # ended meanwhile
-                raise StandbyGone(_engine_refused(spec.purpose, exc)) from exc
-            raise
+        except DockerException as exc:
+            raise _standby_failure(exc)(_engine_refused(spec.purpose, exc)) from exc
         watchdog.start()
         stdout, stderr, truncated = _read(stream, spec.output_limit)
         if expired.is_set():
@@ -172,6 +165,15 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
         watchdog.cancel()
         if not finished:
             remove_quietly(api, container_id)
+
+
+def _standby_failure(exc: Exception) -> type[ObservationError]:
+    """:class:`StandbyGone` when the engine says the standby is gone or no longer running (it
+    ended meanwhile), a plain :class:`ObservationError` for anything else."""
+    from docker.errors import APIError, NotFound
+
+    gone = isinstance(exc, NotFound) or (isinstance(exc, APIError) and exc.status_code == 409)
+    return StandbyGone if gone else ObservationError
 
 
 def run_created(
