@@ -157,7 +157,7 @@ def composed(
         up = run_bounded([*compose, "up", "-d", "--wait"], timeout_s=180, env=env, cwd=folder)
         assert up.ok, up.output
         labelled = {c.labels[COMPOSE_PROJECT] for c in engine.containers({TEST_RUN_LABEL: run})}
-        assert labelled == {project}
+        assert labelled == {project}, _project_state(client, project, compose, env, folder)
         yield Up(folder, project)
     finally:
         down = [*compose, "down", "--volumes", "--timeout", "0"]
@@ -167,6 +167,16 @@ def composed(
         # builder made (`docker build -t` by hand); removing the tag here prunes them.
         with contextlib.suppress(docker.errors.ImageNotFound):
             client.api.remove_image(f"{project}-identidock")
+
+
+def _project_state(
+    client: docker.DockerClient, project: str, compose: list[str], env: dict[str, str], folder: Path
+) -> str:
+    """What the engine and Compose say of ``project``: why its containers were not found."""
+    listed = client.api.containers(all=True, filters={"label": f"{COMPOSE_PROJECT}={project}"})
+    ps = run_bounded([*compose, "ps", "--all"], timeout_s=60, env=env, cwd=folder)
+    seen = [(c["Names"], c["State"], sorted(c["Labels"])) for c in listed]
+    return f"containers of {project}: {seen}\ncompose ps:\n{ps.output}"
 
 
 def statuses(result: GradeResult) -> dict[str, str]:
