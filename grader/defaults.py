@@ -20,6 +20,9 @@ PROBE_DEADLINE_S: Final = 20.0
 PROBE_OUTPUT_LIMIT: Final = 1 << 20
 #: Bytes of output kept per step of a batched probe.
 STEP_OUTPUT_LIMIT: Final = 64 << 10
+#: Steps of one probe run together, at most (each a handful of processes: well within
+#: :data:`PROBE_PIDS`).
+PROBE_STEPS_AT_ONCE: Final = 4
 #: Per-step timeouts inside a probe (seconds, whole numbers: busybox ``timeout`` takes integers).
 DNS_TIMEOUT_S: Final = 3
 TCP_TIMEOUT_S: Final = 3

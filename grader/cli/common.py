@@ -4,6 +4,7 @@ with its live progress."""
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import sys
@@ -305,6 +306,8 @@ class Reports:
     def to_stdout(self) -> bool:
         """Whether a report takes standard output, as ``-`` or a path to it such as
         ``/dev/stdout`` (so the terminal report must not)."""
+        if self._none_asked():
+            return False
         from grader.report.files import goes_to_stdout
 
         return any(goes_to_stdout(t) for t in self.targets().values() if t is not None)
@@ -312,6 +315,8 @@ class Reports:
     def check(self) -> None:
         """Refuse, before grading, a flavour we do not know, two reports on standard output,
         or a file we cannot write."""
+        if self.junit_flavor == Reports.junit_flavor and self._none_asked():
+            return  # nor are the report modules loaded
         from grader.report.files import check_reports
         from grader.report.junit import FLAVORS
 
@@ -326,17 +331,24 @@ class Reports:
     def write(self, result: GradeResult) -> None:
         """Write every report (one that fails does not stop the others), then raise a
         :class:`UsageError` for the first that failed."""
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not step_summary and self._none_asked():
+            return  # nor are the report modules loaded
         from grader.report.outputs import OUTPUTS, output, write_outputs
 
         targets = self.targets()
         wanted = [(o, target) for o in OUTPUTS if (target := targets.get(o.option)) is not None]
-        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             # A path by GitHub's contract, never standard output.
             wanted.append((output("summary-md"), Path(step_summary)))
         failed = write_outputs(result, wanted, flavor=self.junit_flavor)
         if failed is not None:
             raise UsageError(failed)
+
+    def _none_asked(self) -> bool:
+        return all(
+            path is None for path in (self.json, self.junit, self.gradescope, self.summary_md)
+        )
 
     def exit_code(self, result: GradeResult) -> int:
         if result.interrupted:
@@ -371,9 +383,12 @@ def graded(
             if quiet:
                 result = run(exercise, Session(engine, None, None))
             else:
-                err = console(stderr=True)
+                # rich loads once the probes start (LiveProgress asks for its console then).
+                err = functools.cache(lambda: console(stderr=True))
                 with LiveProgress(err, exercise.rubric_with(), lang) as progress:
-                    result = run(exercise, Session(engine, progress, err.print))
+                    result = run(
+                        exercise, Session(engine, progress, lambda line: err().print(line))
+                    )
         finally:
             engine.close()
         reports.write(result)

@@ -7,10 +7,10 @@ speaks to a real engine; a fake of it (``tests/support/fake_engine.py``) serves 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from grader.engine.facts import (
     ContainerFacts,
@@ -22,9 +22,11 @@ from grader.engine.facts import (
     TaskFacts,
     VolumeFacts,
 )
-from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
-from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec
-from grader.engine.swarm import ContainerSpec, ServiceSpec
+from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec, Standby
+
+if TYPE_CHECKING:  # a grading of containers loads neither (each is a dozen dataclasses' worth)
+    from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec
+    from grader.engine.swarm import ContainerSpec, ServiceSpec
 
 #: Label selectors: ``{"key": "value"}`` matches that value, ``{"key": None}`` any value.
 LabelSelector = Mapping[str, str | None]
@@ -117,13 +119,13 @@ class Engine(Protocol):
 
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput: ...
 
-    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> Standby:
         """Start a probe at ``spec``'s site (its script aside) that waits, at most
-        ``lifetime_s``, for one script given by :meth:`run_in_standby_probe`; its id."""
+        ``lifetime_s``, for one script given by :meth:`run_in_standby_probe`."""
         ...
 
-    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
-        """Run ``spec.script`` in standby probe ``container_id``, which ends with it; raises
+    def run_in_standby_probe(self, standby: Standby, spec: ProbeSpec) -> ProbeOutput:
+        """Run ``spec.script`` in ``standby``, which ends with it; raises
         :class:`~grader.engine.probe.StandbyGone` when the probe is no longer there."""
         ...
 
@@ -154,9 +156,10 @@ class Engine(Protocol):
         stopped with :class:`~grader.errors.ObservationError` beyond ``max_bytes``."""
         ...
 
-    def remove_containers(self, labels: LabelSelector) -> int:
-        """Force-remove every container matching ``labels``; returns how many there were.
-        Health-checked ones are stopped first (:meth:`stop_health_checked`)."""
+    def remove_containers(self, labels: LabelSelector, sparing: Collection[str] = ()) -> int:
+        """Force-remove every container matching ``labels`` but those in ``sparing`` (ids of
+        containers ending by themselves, which the engine removes); returns how many there
+        were. Health-checked ones are stopped first (:meth:`stop_health_checked`)."""
         ...
 
     def stop_health_checked(self, labels: LabelSelector) -> int:

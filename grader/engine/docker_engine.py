@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -32,18 +32,20 @@ from grader.engine.probe import (
     ProbeMount,
     ProbeOutput,
     ProbeSpec,
+    Standby,
     remove_quietly,
     run_in_standby,
     run_probe,
     start_standby,
 )
-from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec, run_sandboxed
-from grader.engine.swarm import ContainerSpec, ServiceSpec, VolumeMount
 from grader.errors import ObservationError
 from grader.i18n import Text
 
 if TYPE_CHECKING:
     import docker
+
+    from grader.engine.sandbox import BuildOutcome, BuildSpec, SandboxSpec
+    from grader.engine.swarm import ContainerSpec, ServiceSpec, VolumeMount
 
 T = TypeVar("T")
 
@@ -315,13 +317,15 @@ class DockerEngine:
     def run_probe(self, spec: ProbeSpec) -> ProbeOutput:
         return run_probe(self._api, spec)
 
-    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> Standby:
         return start_standby(self._api, spec, lifetime_s)
 
-    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
-        return run_in_standby(self._api, container_id, spec)
+    def run_in_standby_probe(self, standby: Standby, spec: ProbeSpec) -> ProbeOutput:
+        return run_in_standby(self._api, standby, spec)
 
     def run_sandboxed(self, spec: SandboxSpec) -> ProbeOutput:
+        from grader.engine.sandbox import run_sandboxed
+
         return run_sandboxed(self._api, spec)
 
     def tool_image(self, tag: str, labels: Mapping[str, str], context: Callable[[], bytes]) -> str:
@@ -329,6 +333,8 @@ class DockerEngine:
         ``context()`` makes (its Dockerfile included) and tagged ``tag`` when the engine has
         none."""
         from docker.errors import BuildError
+
+        from grader.engine.sandbox import BuildSpec
 
         def find() -> str | None:
             found = self._call(
@@ -354,6 +360,8 @@ class DockerEngine:
         Engine API's ``/build``; BuildKit's sessions take none), within ``spec.deadline_s``:
         past it the request is dropped, which cancels the build on the engine."""
         import json
+
+        from grader.engine.sandbox import BuildOutcome
 
         params: dict[str, Any] = {
             "dockerfile": spec.dockerfile,
@@ -449,11 +457,12 @@ class DockerEngine:
             raise ObservationError(_engine_failed(f"archive {path}", exc)) from exc
         return _bounded(stream, max_bytes, path)
 
-    def remove_containers(self, labels: LabelSelector) -> int:
+    def remove_containers(self, labels: LabelSelector, sparing: Collection[str] = ()) -> int:
         selector = {"label": _selector(labels)}
-        containers = self._call(
+        listed = self._call(
             "list containers", lambda: self._api.containers(all=True, filters=selector)
         )
+        containers = [summary for summary in listed if summary["Id"] not in sparing]
         kill_health_checked(self._api, containers)
         for summary in containers:
             remove_quietly(self._api, summary["Id"])

@@ -8,6 +8,8 @@ Ctrl-C, an engine error) force-removes it before the exception leaves this modul
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -55,6 +57,10 @@ class ProbeSpec:
     deadline_s: float = defaults.PROBE_DEADLINE_S
     output_limit: int = defaults.PROBE_OUTPUT_LIMIT
     labels: Mapping[str, str] = field(default_factory=dict)
+    last_line: bytes = b""
+    """The line the script prints last, if it says so: a standby's output is read until that
+    line ends it, not until the probe has exited (the engine's end of a container comes tens
+    of milliseconds later)."""
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,33 @@ def run_probe(api: docker.APIClient, spec: ProbeSpec) -> ProbeOutput:
     return run_created(api, created["Id"], spec.purpose, spec.deadline_s, spec.output_limit)
 
 
-def start_standby(api: docker.APIClient, spec: ProbeSpec, lifetime_s: int) -> str:
-    """Create and start a probe at ``spec``'s site that waits for a script (see
-    :func:`run_in_standby`), at most ``lifetime_s``; return its id. Its main process ends on
-    SIGTERM: the last thing a script run in it does is to send it one. So it never shares
-    another container's PID namespace, where PID 1 is that container's."""
+@dataclass(frozen=True, eq=False)
+class Standby:
+    """A started standby probe: its container, and the connection attached to it, on which
+    its script goes in (the probe's stdin) and the script's output comes back."""
+
+    container_id: str
+    channel: Any
+    """The attached socket, as the Docker SDK returns it (``attach_socket``)."""
+
+    def release(self) -> None:
+        """Close the connection: a standby no script was sent to then sees the end of its
+        stdin, and ends (the engine removes it)."""
+        _close_channel(self.channel)
+
+
+#: The standby's main process: it keeps the probe's stdin (``sh`` gives an asynchronous
+#: command /dev/null otherwise), runs the one script sent there in a shell it waits for, and
+#: ends with that shell, at the end of its stdin, or at its lifetime (the watcher signals it;
+#: PID 1 gets only the signals it traps).
+_STANDBY_MAIN = "exec 3<&0; trap 'exit 0' TERM; (sleep {lifetime}; kill 1) & sh -s <&3 & wait $!"
+
+
+def start_standby(api: docker.APIClient, spec: ProbeSpec, lifetime_s: int) -> Standby:
+    """Create and start a probe at ``spec``'s site that waits for one script on its stdin
+    (see :func:`run_in_standby`), at most ``lifetime_s``. It is attached before it starts, as
+    every probe is. Its main process ends on SIGTERM (its lifetime's watcher sends it one), so
+    it never shares another container's PID namespace, where PID 1 is that container's."""
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
@@ -97,61 +125,75 @@ def start_standby(api: docker.APIClient, spec: ProbeSpec, lifetime_s: int) -> st
     try:
         created = api.create_container(
             spec.image,
-            command=["sh", "-c", f"trap 'exit 0' TERM; sleep {int(lifetime_s)} & wait"],
+            command=["sh", "-c", _STANDBY_MAIN.format(lifetime=int(lifetime_s))],
+            stdin_open=True,  # and StdinOnce: its stdin closes when this connection does
             labels=dict(spec.labels),
             host_config=_host_config(api, spec),
             network_disabled=spec.network_mode == "none",
         )
     except (DockerException, RequestException) as exc:
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
+    channel = None
     try:
+        channel = api.attach_socket(
+            created["Id"], params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
         api.start(created["Id"])
-    except (DockerException, RequestException) as exc:
+    except (DockerException, RequestException, OSError) as exc:
+        if channel is not None:
+            _close_channel(channel)
         remove_quietly(api, created["Id"])
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
-    return str(created["Id"])
+    return Standby(str(created["Id"]), channel)
 
 
 class StandbyGone(ObservationError):
-    """The standby probe is no longer there to run a script (it outlived its lifetime): a
+    """The standby probe is no longer there to run a script (it ended, or was removed): a
     matter of the grader's, to be made up with a probe of its own."""
 
 
-def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) -> ProbeOutput:
-    """Run ``spec.script`` in the standby probe ``container_id`` (:func:`start_standby`),
-    within ``spec``'s deadline and output limit, then let the probe end (the engine removes
-    it). Whatever ends the script early removes the probe."""
-    from docker.errors import DockerException
-    from requests.exceptions import RequestException
+def run_in_standby(api: docker.APIClient, standby: Standby, spec: ProbeSpec) -> ProbeOutput:
+    """Run ``spec.script`` in ``standby`` (:func:`start_standby`), within ``spec``'s deadline
+    and output limit: it goes in on the probe's stdin (no ``docker exec``: the shell that runs
+    it is already there), its output is read up to ``spec.last_line``, and the probe ends with
+    it (the engine removes it). Whatever ends the script early removes the probe. A standby
+    that sends nothing back at all is gone (:class:`StandbyGone`): a script always prints."""
+    from docker.utils.socket import demux_adaptor, frames_iter
 
     started = time.monotonic()
     expired = threading.Event()
 
     def expire() -> None:
-        expired.set()
-        remove_quietly(api, container_id)
+        expired.set()  # before removing: the reader wakes up as soon as the probe dies
+        remove_quietly(api, standby.container_id)
 
-    try:
-        # The script's last act: ending the probe's main process, so that nothing waits for
-        # its lifetime once its one use is over.
-        made = api.exec_create(
-            container_id, ["sh", "-c", f"{spec.script}\nkill 1"], stdout=True, stderr=True
-        )
-    except (DockerException, RequestException) as exc:
-        remove_quietly(api, container_id)
-        raise _standby_failure(exc)(_engine_refused(spec.purpose, exc)) from exc
+    # Parsed whole before it runs (a compound command), with an stdin of its own: nothing
+    # it starts can read what follows it; then the shell leaves.
+    script = f"{{\n{spec.script}\n}} </dev/null\nexit 0\n".encode()
     watchdog = threading.Timer(spec.deadline_s, expire)
     watchdog.daemon = True
     finished = False
     try:
+        watchdog.start()  # before sending: a probe that does not read its stdin is bounded too
         try:
-            stream = api.exec_start(made["Id"], stream=True, demux=True)
-        except DockerException as exc:
-            raise _standby_failure(exc)(_engine_refused(spec.purpose, exc)) from exc
-        watchdog.start()
-        stdout, stderr, truncated = _read(stream, spec.output_limit)
+            _send(standby.channel, script)
+        except OSError as exc:
+            if expired.is_set():
+                raise ProbeTimeout(spec.purpose, spec.deadline_s) from exc
+            raise StandbyGone(_engine_refused(spec.purpose, exc)) from exc
+        # (stdout, stderr) pairs; closing them leaves the connection open, to be let go below,
+        # once the probe is removed if it has to be.
+        frames = (demux_adaptor(*frame) for frame in frames_iter(standby.channel, tty=False))
+        stdout, stderr, truncated = _read(frames, spec.output_limit, spec.last_line)
         if expired.is_set():
             raise ProbeTimeout(spec.purpose, spec.deadline_s)
+        if not stdout and not stderr:
+            raise StandbyGone(
+                Text(
+                    fr=f"la sonde « {spec.purpose} » n'était plus là",
+                    en=f"probe '{spec.purpose}' was no longer there",
+                )
+            )
         finished = not truncated
         return ProbeOutput(
             stdout=stdout,
@@ -159,21 +201,34 @@ def run_in_standby(api: docker.APIClient, container_id: str, spec: ProbeSpec) ->
             truncated=truncated,
             duration_s=time.monotonic() - started,
         )
-    except DockerException as exc:
+    except OSError as exc:  # the connection broke while reading
         raise ObservationError(_engine_refused(spec.purpose, exc)) from exc
     finally:
         watchdog.cancel()
-        if not finished:
-            remove_quietly(api, container_id)
+        if not finished:  # removed before it is let go, which would end it (see Prober.close)
+            remove_quietly(api, standby.container_id)
+        standby.release()
 
 
-def _standby_failure(exc: Exception) -> type[ObservationError]:
-    """:class:`StandbyGone` when the engine says the standby is gone or no longer running (it
-    ended meanwhile), a plain :class:`ObservationError` for anything else."""
-    from docker.errors import APIError, NotFound
+def _send(channel: Any, data: bytes) -> None:
+    # The SDK gives a socket's file-like wrapper over a Unix socket or plain TCP, a socket
+    # (TLS) or an SSH channel: all of them send through ``sendall`` of the one below.
+    getattr(channel, "_sock", channel).sendall(data)
 
-    gone = isinstance(exc, NotFound) or (isinstance(exc, APIError) and exc.status_code == 409)
-    return StandbyGone if gone else ObservationError
+
+def _close_channel(channel: Any) -> None:
+    raw = getattr(channel, "_sock", channel)  # None once the wrapper is closed: done already
+    if raw is None:
+        return
+    # Shut down, not only closed: the SDK's response object keeps the socket open otherwise.
+    # An SSH transport's socket has no shutdown; its close ends the connection.
+    shutdown = getattr(raw, "shutdown", None)
+    if shutdown is not None:
+        with contextlib.suppress(OSError):
+            shutdown(socket.SHUT_RDWR)
+    for close in (raw.close, channel.close):
+        with contextlib.suppress(OSError):
+            close()
 
 
 def run_created(
@@ -251,7 +306,7 @@ def _host_config(api: docker.APIClient, spec: ProbeSpec) -> dict[str, Any]:
     )
 
 
-def _read(stream: Any, limit: int) -> tuple[bytes, bytes, bool]:
+def _read(stream: Any, limit: int, last_line: bytes = b"") -> tuple[bytes, bytes, bool]:
     stdout = bytearray()
     stderr = bytearray()
     try:
@@ -262,6 +317,8 @@ def _read(stream: Any, limit: int) -> tuple[bytes, bytes, bool]:
                 stderr += err
             if len(stdout) + len(stderr) > limit:
                 return bytes(stdout[:limit]), bytes(stderr[:limit]), True
+            if last_line and out and stdout.endswith(last_line):
+                break
     finally:
         stream.close()
     return bytes(stdout), bytes(stderr), False

@@ -67,9 +67,9 @@ class HttpGet:
         return (
             f"printf {shlex.quote(request)} {shlex.quote(target)} {shlex.quote(parts.netloc)}"
             f" | timeout {self.timeout_s + 1} nc -w {self.timeout_s} {shlex.quote(host)}"
-            f" {int(port)} 2>/tmp/http.err | head -c {RESPONSE_BYTES} >/tmp/http.out\n"
-            "tr '\\r\\n' '  ' </tmp/http.err | head -c 300; echo\n"
-            "cat /tmp/http.out"
+            f" {int(port)} 2>http.err | head -c {RESPONSE_BYTES} >http.out\n"
+            "tr '\\r\\n' '  ' <http.err | head -c 300; echo\n"
+            "cat http.out"
         )
 
     def parse(self, output: StepOutput) -> HttpResult:

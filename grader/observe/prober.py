@@ -22,7 +22,7 @@ from typing import Any
 
 from grader import defaults
 from grader.engine.base import Engine
-from grader.engine.probe import StandbyGone
+from grader.engine.probe import Standby, StandbyGone
 from grader.errors import ProbeImageUnavailable
 from grader.observe.readers import Readers
 from grader.observe.steps import ProbeSite, ProbeStep, probe_spec, run_steps
@@ -53,6 +53,8 @@ class Prober:
         self._starting: list[Future[_Standby | None]] = []
         self._closed = False
         self._given_up: list[Future[_Standby | None]] = []
+        self._set_aside: list[_Standby] = []
+        self._ending: set[str] = set()
 
     @property
     def labels(self) -> dict[str, str]:
@@ -97,6 +99,7 @@ class Prober:
                 late = started in self._given_up
             if late:  # close() stopped waiting for it: its sweep may have come first
                 self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
+                standby.probe.release()
 
         threading.Thread(target=start, daemon=True, name="probe-ahead").start()
 
@@ -104,13 +107,17 @@ class Prober:
         standby = self._standby_at(site)
         if standby is not None:
             try:
-                return self._run(site, steps, standby)
+                results = self._run(site, steps, standby)
             except StandbyGone:
                 pass  # outlived its lifetime before the checks came to it
+            else:
+                with self._lock:  # its script ran to its end: it ends, and the engine removes it
+                    self._ending.add(standby.container_id)
+                return results
         return self._run(site, steps, None)
 
     def _run(
-        self, site: ProbeSite, steps: Sequence[ProbeStep[Any]], standby: str | None
+        self, site: ProbeSite, steps: Sequence[ProbeStep[Any]], standby: Standby | None
     ) -> list[Any]:
         return run_steps(
             self.engine,
@@ -122,7 +129,7 @@ class Prober:
             standby=standby,
         )
 
-    def _standby_at(self, site: ProbeSite) -> str | None:
+    def _standby_at(self, site: ProbeSite) -> Standby | None:
         """The standby probe at ``site``, taken (each serves once), once it has started, if
         it has time left for a whole run (its lifetime runs from its start)."""
         with self._lock:
@@ -133,9 +140,13 @@ class Prober:
             standby = started.result(timeout=self.deadline_s)
         except FutureTimeout:
             return None  # still starting: close() waits for it, then removes it
-        if standby is None or time.monotonic() + self.deadline_s + 1 > standby.ends_at:
-            return None  # close() removes it, by the run's label
-        return standby.container_id
+        if standby is None:
+            return None
+        if time.monotonic() + self.deadline_s + 1 > standby.ends_at:
+            with self._lock:
+                self._set_aside.append(standby)  # close() removes it, by the run's label
+            return None
+        return standby.probe
 
     def close(self) -> None:
         """Remove any probe or reader of this run still on the engine (readers always;
@@ -150,11 +161,19 @@ class Prober:
                 started.result(timeout=max(0.0, until - time.monotonic()))
         with self._lock:  # one still starting now sweeps once started
             self._given_up = [started for started in starting if not started.done()]
-        self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
+            unused = [started.result() for started in self._standby.values() if started.done()]
+            unused += self._set_aside
+            ending = set(self._ending)
+        # Removed while they run, then let go: one let go first would end and be removing
+        # itself when the sweep comes, which would then not wait for it to be gone.
+        self.engine.remove_containers({defaults.LABEL_RUN: self.run_id}, sparing=ending)
+        for standby in unused:
+            if standby is not None:
+                standby.probe.release()
 
 
 @dataclass(frozen=True)
 class _Standby:
-    container_id: str
+    probe: Standby
     ends_at: float
     """When its lifetime ends (``time.monotonic()``), measured from before its start."""

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from grader import defaults
 from grader.engine.base import Engine
 from grader.engine.facts import ContainerFacts
-from grader.engine.probe import ProbeMount, ProbeSpec
+from grader.engine.probe import ProbeMount, ProbeSpec, Standby
 from grader.errors import ObservationError
 from grader.i18n import Text
 
@@ -73,12 +73,19 @@ def run_steps(
     image: str,
     labels: dict[str, str],
     deadline_s: float = defaults.PROBE_DEADLINE_S,
-    standby: str | None = None,
+    standby: Standby | None = None,
 ) -> list[Any]:
     """Run ``steps`` in one probe at ``site``, a new one or the ``standby`` probe started there
     ahead of them; return each step's parsed result, in order."""
     nonce = secrets.token_hex(8)
-    spec = probe_spec(site, build_script(steps, nonce), image, labels, deadline_s)
+    spec = probe_spec(
+        site,
+        build_script(steps, nonce),
+        image,
+        labels,
+        deadline_s,
+        f"{done_line(nonce)}\n".encode(),
+    )
     output = (
         engine.run_probe(spec) if standby is None else engine.run_in_standby_probe(standby, spec)
     )
@@ -104,6 +111,7 @@ def probe_spec(
     image: str,
     labels: dict[str, str],
     deadline_s: float = defaults.PROBE_DEADLINE_S,
+    last_line: bytes = b"",
 ) -> ProbeSpec:
     """What a probe at ``site`` running ``script`` is given (a standby's script is empty)."""
     return ProbeSpec(
@@ -116,24 +124,46 @@ def probe_spec(
         mounts=site.mounts,
         deadline_s=deadline_s,
         labels=labels,
+        last_line=last_line,
     )
 
 
 def build_script(steps: Sequence[ProbeStep[Any]], nonce: str) -> str:
-    limit = defaults.STEP_OUTPUT_LIMIT
+    """One probe's script: its steps run at once (at most :data:`~grader.defaults.
+    PROBE_STEPS_AT_ONCE` together, each in a folder of its own: they are independent
+    observations, and a probe waits on the network, not on its CPU), then each step's output
+    is printed in a frame, in order."""
+    limit, at_once = defaults.STEP_OUTPUT_LIMIT, defaults.PROBE_STEPS_AT_ONCE
+
+    def collect(index: int) -> list[str]:
+        return [f"wait $p{index}", f"r{index}=$?"]
+
     lines = ["cd /tmp"]
     for index, step in enumerate(steps):
+        if index >= at_once:
+            lines += collect(index - at_once)
         lines += [
-            f"( {step.script()}\n) >/tmp/out 2>&1 </dev/null",
-            "rc=$?",
-            "size=$(wc -c </tmp/out)",
-            f"echo '@@{nonce}:begin {index}'",
-            f"head -c {limit} /tmp/out",
-            "echo",
-            f'echo "@@{nonce}:end {index} $rc $size"',
+            f"mkdir s{index}",
+            f"( cd s{index} || exit 125\n{step.script()}\n) >o{index} 2>&1 </dev/null &",
+            f"p{index}=$!",
         ]
-    lines.append(f"echo '@@{nonce}:done'")
+    for index in range(max(0, len(steps) - at_once), len(steps)):
+        lines += collect(index)
+    for index in range(len(steps)):
+        lines += [
+            f"size=$(wc -c <o{index})",
+            f"echo '@@{nonce}:begin {index}'",
+            f"head -c {limit} o{index}",
+            "echo",
+            f'echo "@@{nonce}:end {index} $r{index} $size"',
+        ]
+    lines.append(f"echo '{done_line(nonce)}'")
     return "\n".join(lines)
+
+
+def done_line(nonce: str) -> str:
+    """The last line a probe script prints: no step's output can forge it (the nonce)."""
+    return f"@@{nonce}:done"
 
 
 def split_frames(stdout: bytes, nonce: str) -> dict[int, StepOutput]:

@@ -3,6 +3,7 @@ hint under each miss, then the total."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -108,19 +109,20 @@ def _header(result: GradeResult, console: Console, word: dict[str, str]) -> None
 
 class LiveProgress:
     """A :class:`~grader.harness.plugin.RunObserver` showing the running check on a spinner
-    line (on a terminal only; silent when output is piped or in CI)."""
+    line (on a terminal only; silent when output is piped or in CI).
 
-    def __init__(self, console: Console, rubric: Rubric, lang: Lang) -> None:
+    It asks for its console (``console()``, which loads rich) when the first check starts,
+    not before: a grading's probes start first, while rich loads."""
+
+    def __init__(self, console: Callable[[], Console], rubric: Rubric, lang: Lang) -> None:
         self._console = console
         self._rubric = rubric
         self._lang = lang
         self._status: Status | None = None
+        self._shown = False
         self._done = 0
 
     def __enter__(self) -> LiveProgress:
-        if self._console.is_terminal:
-            self._status = self._console.status(WORDS["checking"].render(self._lang))
-            self._status.start()
         return self
 
     def __exit__(
@@ -133,6 +135,12 @@ class LiveProgress:
             self._status.stop()
 
     def check_started(self, check_id: str) -> None:
+        if not self._shown:
+            self._shown = True
+            console = self._console()
+            if console.is_terminal:
+                self._status = console.status(WORDS["checking"].render(self._lang))
+                self._status.start()
         if self._status is not None:
             total = len(self._rubric.entries)
             title = self._rubric.entry(check_id).title.render(self._lang)

@@ -218,6 +218,10 @@ def _probes_of(client: docker.DockerClient, run_id: str) -> list[dict[str, Any]]
     return list(client.api.containers(all=True, filters={"label": label}))
 
 
+def _running(client: docker.DockerClient, run_id: str) -> list[dict[str, Any]]:
+    return [probe for probe in _probes_of(client, run_id) if probe["State"] == "running"]
+
+
 def _wait_until_none_left(client: docker.DockerClient, run_id: str, what: str) -> None:
     wait_for(lambda: not _probes_of(client, run_id), timeout_s=20, what=what)
 
@@ -310,6 +314,29 @@ def test_a_standby_probe_past_its_lifetime_is_made_up_by_a_new_probe(
         prober.close()
 
 
+def test_a_standby_probe_removed_before_its_run_is_made_up_by_a_new_probe(
+    engine: DockerEngine,
+    docker_client: docker.DockerClient,
+    busybox: str,
+    standby_target: ContainerFacts,
+) -> None:
+    """Someone removed the standby (a student's ``docker rm -f``): the script sent to it gets
+    nothing back, and the run gets a probe of its own instead of a miss."""
+    prober = Prober(engine, image=busybox)
+    site = netns_site(standby_target)
+    since = time.time()
+    try:
+        prober.start_ahead(site)
+        wait_for(lambda: len(_running(docker_client, prober.run_id)) == 1, timeout_s=20)
+        (standby,) = _running(docker_client, prober.run_id)
+        docker_client.api.remove_container(standby["Id"], force=True)
+        (answer,) = prober.run(site, [DnsLookup("tpg-standby-target")])
+        assert answer.has(_address_of(standby_target)), answer
+        assert _created(docker_client, prober.run_id, since) == 2
+    finally:
+        prober.close()
+
+
 def test_a_standby_probe_no_check_used_is_removed_at_the_end(
     engine: DockerEngine,
     docker_client: docker.DockerClient,
@@ -321,6 +348,48 @@ def test_a_standby_probe_no_check_used_is_removed_at_the_end(
     prober.start_ahead(ENGINE_HOST)
     prober.close()
     assert _probes_of(docker_client, prober.run_id) == []
+
+
+class _Shell:
+    """A step that runs ``script`` and gives what it printed and its exit status."""
+
+    def __init__(self, script: str) -> None:
+        self._script = script
+
+    def script(self) -> str:
+        return self._script
+
+    def parse(self, output: StepOutput) -> tuple[str, int]:
+        return output.text.strip(), output.exit_code
+
+
+@pytest.mark.parametrize("ahead", [True, False], ids=["standby", "own-probe"])
+def test_a_probes_steps_run_together_each_in_a_folder_of_its_own(
+    engine: DockerEngine, busybox: str, standby_target: ContainerFacts, ahead: bool
+) -> None:
+    """The first step waits for a file the second makes (run one after the other, it would
+    time out); each writes the same name in its own folder; a step that reads its stdin gets
+    nothing of the script (sent on a standby's stdin), and the steps after it still run."""
+    prober = Prober(engine, image=busybox)
+    site = netns_site(standby_target)
+    try:
+        if ahead:
+            prober.start_ahead(site)
+        waits, makes, reads, last = prober.run(
+            site,
+            [
+                _Shell("echo 0 >mine; timeout 10 sh -c 'until [ -e ../s1/here ]; do sleep 0.05; "
+                       "done' && cat mine"),
+                _Shell("echo 1 >mine; touch here; cat mine"),
+                _Shell("cat; echo read-all"),
+                _Shell("echo last"),
+            ],
+        )  # fmt: skip
+        assert (waits, makes) == (("0", 0), ("1", 0))
+        assert reads == ("read-all", 0)
+        assert last == ("last", 0)
+    finally:
+        prober.close()
 
 
 class _Sleeps:
@@ -369,7 +438,8 @@ def test_grading_runs_its_first_probes_in_the_standbys_of_its_probe_sites(
     )
     actions = [str(event.get("Action", "")).split(":")[0] for event in events]
     # One probe per site tp-reseau names (moby-counter's and moby-counter2's namespaces, the
-    # engine host), each a standby its steps were run in.
+    # engine host), each a standby its steps were run in: sent on its stdin, no exec.
     assert actions.count("create") == 3, actions
-    assert actions.count("exec_start") == 3, actions
+    assert actions.count("attach") == 3, actions
+    assert "exec_start" not in actions, actions
     wait_for(lambda: not _probes_of(docker_client, run_id), timeout_s=20, what="no probe left")

@@ -6,7 +6,7 @@ nothing about Docker: tests that claim an observation works use the real engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,7 +22,7 @@ from grader.engine.facts import (
     TaskFacts,
     VolumeFacts,
 )
-from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec
+from grader.engine.probe import ProbeMount, ProbeOutput, ProbeSpec, Standby
 from grader.engine.swarm import ContainerSpec, ServiceSpec
 
 ProbeHandler = Callable[[ProbeSpec], ProbeOutput]
@@ -38,6 +38,20 @@ def _matches(labels: dict[str, str] | object, selector: LabelSelector) -> bool:
     return all(
         key in labels and (value is None or labels[key] == value) for key, value in selector.items()
     )
+
+
+class _NoConnection:
+    """A fake standby's connection: nothing goes through it (the fake runs scripts itself)."""
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def shutdown(self, how: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def fake_standby(container_id: str) -> Standby:
+    return Standby(container_id, _NoConnection())
 
 
 @dataclass
@@ -146,12 +160,12 @@ class FakeEngine:
         self.probes_run.append(spec)
         return self.probe_handler(spec)
 
-    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> Standby:
         self.standbys_started.append(spec)
-        return f"standby-{len(self.standbys_started)}"
+        return fake_standby(f"standby-{len(self.standbys_started)}")
 
-    def run_in_standby_probe(self, container_id: str, spec: ProbeSpec) -> ProbeOutput:
-        self.standbys_used.append(container_id)
+    def run_in_standby_probe(self, standby: Standby, spec: ProbeSpec) -> ProbeOutput:
+        self.standbys_used.append(standby.container_id)
         return self.run_probe(spec)
 
     def archive(self, container_id: str, path: str, max_bytes: int) -> Iterator[bytes]:
@@ -162,7 +176,7 @@ class FakeEngine:
         ``AssertionError`` from grader/ (not part of :class:`~grader.engine.base.Engine`)."""
         _raise_as_grader("FakeEngine invariant broken")
 
-    def remove_containers(self, labels: LabelSelector) -> int:
+    def remove_containers(self, labels: LabelSelector, sparing: Collection[str] = ()) -> int:
         return 0
 
     def stop_health_checked(self, labels: LabelSelector) -> int:

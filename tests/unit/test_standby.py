@@ -4,17 +4,18 @@ tests/engine/test_probes.py)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 import pytest
 
 from grader import defaults
 from grader.engine.base import LabelSelector
-from grader.engine.probe import ProbeSpec, start_standby
+from grader.engine.probe import ProbeSpec, Standby, start_standby
 from grader.harness.run import INTERNAL_ERROR, USAGE_ERROR
 from grader.observe.dns import DnsLookup
 from grader.observe.prober import Prober
 from grader.observe.steps import ENGINE_HOST, ProbeSite
-from tests.support.fake_engine import FakeEngine
+from tests.support.fake_engine import FakeEngine, fake_standby
 from tests.unit.test_unforgeable import framed
 
 NETNS = ProbeSite(network_mode="container:app-id", description="netns app")
@@ -56,7 +57,7 @@ def test_the_engine_layer_refuses_a_standby_in_another_pid_namespace() -> None:
 
 
 class _RefusingEngine(FakeEngine):
-    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> Standby:
         raise ConnectionError("the engine timed out")  # as requests would, not the SDK
 
 
@@ -92,12 +93,12 @@ class _SlowToStartEngine(FakeEngine):
         self.release = threading.Event()
         self.events: list[str] = []
 
-    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> str:
+    def start_standby_probe(self, spec: ProbeSpec, lifetime_s: int) -> Standby:
         assert self.release.wait(10)
         self.events.append("started")
-        return "standby-slow"
+        return fake_standby("standby-slow")
 
-    def remove_containers(self, labels: LabelSelector) -> int:
+    def remove_containers(self, labels: LabelSelector, sparing: Collection[str] = ()) -> int:
         self.events.append("swept")
         return 0
 
@@ -118,3 +119,29 @@ def test_pytests_exit_codes_are_the_harness_own() -> None:
         pytest.ExitCode.INTERNAL_ERROR,
         pytest.ExitCode.USAGE_ERROR,
     )
+
+
+class _SweepRecordingEngine(FakeEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.spared: list[set[str]] = []
+
+    def remove_containers(self, labels: LabelSelector, sparing: Collection[str] = ()) -> int:
+        self.spared.append(set(sparing))
+        return 0
+
+
+def test_close_spares_only_the_standbys_whose_script_ran_to_its_end() -> None:
+    """Those end by themselves (the engine removes them): the sweep does not wait for them.
+    One no check came to is swept, as every other probe of the run."""
+    engine = _SweepRecordingEngine()
+    prober = prober_on(engine)
+    prober.start_ahead(NETNS)
+    prober.start_ahead(ENGINE_HOST)
+
+    prober.run(NETNS, [DnsLookup("redis")])
+    prober.close()
+
+    assert len(engine.standbys_started) == 2
+    assert len(engine.standbys_used) == 1
+    assert engine.spared == [set(engine.standbys_used)]
