@@ -9,6 +9,7 @@ Ctrl-C, an engine error) force-removes it before the exception leaves this modul
 from __future__ import annotations
 
 import contextlib
+import secrets
 import socket
 import threading
 import time
@@ -157,7 +158,7 @@ def run_in_standby(api: docker.APIClient, standby: Standby, spec: ProbeSpec) -> 
     and output limit: it goes in on the probe's stdin (no ``docker exec``: the shell that runs
     it is already there), its output is read up to ``spec.last_line``, and the probe ends with
     it (the engine removes it). Whatever ends the script early removes the probe. A standby
-    that sends nothing back at all is gone (:class:`StandbyGone`): a script always prints."""
+    that does not say the script arrived is gone (:class:`StandbyGone`): it ran none of it."""
     from docker.utils.socket import demux_adaptor, frames_iter
 
     started = time.monotonic()
@@ -166,10 +167,14 @@ def run_in_standby(api: docker.APIClient, standby: Standby, spec: ProbeSpec) -> 
     def expire() -> None:
         expired.set()  # before removing: the reader wakes up as soon as the probe dies
         remove_quietly(api, standby.container_id)
+        standby.release()  # and wakes up even on a connection the engine does not close
 
-    # Parsed whole before it runs (a compound command), with an stdin of its own: nothing
-    # it starts can read what follows it; then the shell leaves.
-    script = f"{{\n{spec.script}\n}} </dev/null\nexit 0\n".encode()
+    # First a line that says the script arrived (what comes back without it never ran); then
+    # the script, parsed whole before it runs (a compound command), with an stdin of its own:
+    # nothing it starts can read what follows it; then the shell leaves.
+    arrived_line = f"@@{secrets.token_hex(8)}:arrived"
+    arrived = f"{arrived_line}\n".encode()
+    script = f"echo '{arrived_line}'\n{{\n{spec.script}\n}} </dev/null\nexit 0\n".encode()
     watchdog = threading.Timer(spec.deadline_s, expire)
     watchdog.daemon = True
     finished = False
@@ -187,7 +192,7 @@ def run_in_standby(api: docker.APIClient, standby: Standby, spec: ProbeSpec) -> 
         stdout, stderr, truncated = _read(frames, spec.output_limit, spec.last_line)
         if expired.is_set():
             raise ProbeTimeout(spec.purpose, spec.deadline_s)
-        if not stdout and not stderr:
+        if not stdout.startswith(arrived):
             raise StandbyGone(
                 Text(
                     fr=f"la sonde « {spec.purpose} » n'était plus là",
@@ -196,7 +201,7 @@ def run_in_standby(api: docker.APIClient, standby: Standby, spec: ProbeSpec) -> 
             )
         finished = not truncated
         return ProbeOutput(
-            stdout=stdout,
+            stdout=stdout[len(arrived) :],
             stderr=stderr,
             truncated=truncated,
             duration_s=time.monotonic() - started,
@@ -220,13 +225,13 @@ def _close_channel(channel: Any) -> None:
     raw = getattr(channel, "_sock", channel)  # None once the wrapper is closed: done already
     if raw is None:
         return
-    # Shut down, not only closed: the SDK's response object keeps the socket open otherwise.
-    # An SSH transport's socket has no shutdown; its close ends the connection.
+    # Shut down, not only closed: the SDK's response object keeps the socket open otherwise
+    # (and a reader blocked on it wakes up). Closed once each (they may be one object).
     shutdown = getattr(raw, "shutdown", None)
     if shutdown is not None:
         with contextlib.suppress(OSError):
             shutdown(socket.SHUT_RDWR)
-    for close in (raw.close, channel.close):
+    for close in dict.fromkeys((raw.close, channel.close)):
         with contextlib.suppress(OSError):
             close()
 

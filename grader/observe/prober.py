@@ -4,8 +4,8 @@ Starting a probe is the longest wait of a self-check, and the engine starts cont
 a time. Where the checks will look from is often known before they are even loaded (an
 exercise's ``probe_sites``), so :meth:`Prober.start_ahead` starts a *standby* probe there at
 once, while Python loads pytest and collects the checks; the first steps run at that site then
-run in it (``docker exec``), and it ends with them. Every other run, a retry included, gets a
-probe of its own, as before.
+run in it (their script goes in on its stdin), and it ends with them. Every other run, a retry
+included, gets a probe of its own.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class Prober:
         self._starting: list[Future[_Standby | None]] = []
         self._closed = False
         self._given_up: list[Future[_Standby | None]] = []
-        self._set_aside: list[_Standby] = []
+        self._started: list[Future[_Standby | None]] = []
+        self._handed_out: set[str] = set()
         self._ending: set[str] = set()
 
     @property
@@ -82,6 +83,7 @@ class Prober:
             started: Future[_Standby | None] = Future()
             self._standby[site] = started
             self._starting.append(started)
+            self._started.append(started)
 
         def start() -> None:
             spec = probe_spec(site, "", self.image, self.labels, self.deadline_s)
@@ -98,8 +100,10 @@ class Prober:
                 started.set_result(standby)
                 late = started in self._given_up
             if late:  # close() stopped waiting for it: its sweep may have come first
-                self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
-                standby.probe.release()
+                try:
+                    self.engine.remove_containers({defaults.LABEL_RUN: self.run_id})
+                finally:
+                    standby.probe.release()
 
         threading.Thread(target=start, daemon=True, name="probe-ahead").start()
 
@@ -109,7 +113,8 @@ class Prober:
             try:
                 results = self._run(site, steps, standby)
             except StandbyGone:
-                pass  # outlived its lifetime before the checks came to it
+                if self._closed:  # the run's end removed it: no probe starts after the sweep
+                    raise
             else:
                 with self._lock:  # its script ran to its end: it ends, and the engine removes it
                     self._ending.add(standby.container_id)
@@ -139,13 +144,11 @@ class Prober:
         try:
             standby = started.result(timeout=self.deadline_s)
         except FutureTimeout:
-            return None  # still starting: close() waits for it, then removes it
-        if standby is None:
-            return None
-        if time.monotonic() + self.deadline_s + 1 > standby.ends_at:
-            with self._lock:
-                self._set_aside.append(standby)  # close() removes it, by the run's label
-            return None
+            return None  # still starting: close() waits for it, removes it and lets it go
+        if standby is None or time.monotonic() + self.deadline_s + 1 > standby.ends_at:
+            return None  # close() removes it, by the run's label, and lets it go
+        with self._lock:
+            self._handed_out.add(standby.probe.container_id)  # its run lets it go
         return standby.probe
 
     def close(self) -> None:
@@ -161,15 +164,20 @@ class Prober:
                 started.result(timeout=max(0.0, until - time.monotonic()))
         with self._lock:  # one still starting now sweeps once started
             self._given_up = [started for started in starting if not started.done()]
-            unused = [started.result() for started in self._standby.values() if started.done()]
-            unused += self._set_aside
+            unused = [
+                standby.probe
+                for started in self._started
+                if started.done() and (standby := started.result()) is not None
+                if standby.probe.container_id not in self._handed_out
+            ]
             ending = set(self._ending)
         # Removed while they run, then let go: one let go first would end and be removing
         # itself when the sweep comes, which would then not wait for it to be gone.
-        self.engine.remove_containers({defaults.LABEL_RUN: self.run_id}, sparing=ending)
-        for standby in unused:
-            if standby is not None:
-                standby.probe.release()
+        try:
+            self.engine.remove_containers({defaults.LABEL_RUN: self.run_id}, sparing=ending)
+        finally:
+            for probe in unused:
+                probe.release()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Several observations, one probe container.
 
 Starting a container costs far more than a DNS query, so every observation made from the same
-place (one network namespace, one set of mounts) runs as a *step* of one probe script. Each
+place (one network namespace, one set of mounts) runs as a *step* of one probe script; the
+steps run together (they wait on the network), so a step must not depend on another's. Each
 step's output is framed by markers that carry a random nonce, so nothing a student's program
 prints can forge a frame; each step's output is capped and its exit code recorded.
 """
@@ -28,7 +29,9 @@ class ProbeStep(Protocol[R_co]):
     """One observation inside a probe: a shell fragment and the parser of what it prints."""
 
     def script(self) -> str:
-        """A busybox ``sh`` fragment; its stdout, stderr and exit status are captured."""
+        """A busybox ``sh`` fragment; its stdout, stderr and exit status are captured. It runs
+        beside the probe's other steps, in a folder of its own (its working directory), with
+        an empty stdin."""
         ...
 
     def parse(self, output: StepOutput) -> R_co: ...
