@@ -521,3 +521,26 @@ def test_help_imports_nothing_heavy() -> None:
 
     assert "Usage: grade" in done.stdout
     assert json.loads(done.stderr.splitlines()[-1]) == []
+
+
+#: What `grade list` must not import: it reads each lab's exercise.yaml and rubric, nothing else.
+LISTING_NEVER_IMPORTS = (
+    "docker", "requests", "jinja2", "pytest", "rich", "pydantic", "grader.engine",
+    "grader.exercise.model", "grader.exercise.mutants", "grader.exercise.variants",
+)  # fmt: skip
+
+
+def test_list_reads_the_catalog_only() -> None:
+    program = (
+        "import json, sys; sys.argv = ['grade', 'list', '--lang', 'en']\n"
+        "from grader.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps([m for m in {list(LISTING_NEVER_IMPORTS)!r} if m in sys.modules]), "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+
+    assert "tp-reseau\t" in done.stdout
+    assert json.loads(done.stderr.splitlines()[-1]) == []
