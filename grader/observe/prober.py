@@ -50,10 +50,9 @@ class Prober:
         self.readers = Readers(engine, image, lambda: self.labels)
         self._lock = threading.Lock()
         self._standby: dict[ProbeSite, Future[_Standby | None]] = {}
-        self._starting: list[Future[_Standby | None]] = []
         self._closed = False
         self._given_up: list[Future[_Standby | None]] = []
-        self._started: list[Future[_Standby | None]] = []
+        self._started: list[Future[_Standby | None]] = []  # every standby asked for
         self._handed_out: set[str] = set()
         self._ending: set[str] = set()
 
@@ -82,7 +81,6 @@ class Prober:
                 return
             started: Future[_Standby | None] = Future()
             self._standby[site] = started
-            self._starting.append(started)
             self._started.append(started)
 
         def start() -> None:
@@ -157,16 +155,16 @@ class Prober:
         starting are waited for, within one deadline, so that the sweep finds them."""
         with self._lock:
             self._closed = True
-            starting, self._starting = self._starting, []
+            ahead = list(self._started)  # every standby asked for (none after this)
         until = time.monotonic() + self.deadline_s
-        for started in starting:
+        for started in ahead:
             with contextlib.suppress(FutureTimeout):
                 started.result(timeout=max(0.0, until - time.monotonic()))
         with self._lock:  # one still starting now sweeps once started
-            self._given_up = [started for started in starting if not started.done()]
+            self._given_up = [started for started in ahead if not started.done()]
             unused = [
                 standby.probe
-                for started in self._started
+                for started in ahead
                 if started.done() and (standby := started.result()) is not None
                 if standby.probe.container_id not in self._handed_out
             ]

@@ -506,21 +506,28 @@ HEAVY_MODULES = (
 )  # fmt: skip
 
 
-def test_help_imports_nothing_heavy() -> None:
-    """Start-up is most of a short command's time: `grade --help` loads the commands' own
-    modules and typer, nothing they only need once running."""
+def _run_in_a_fresh_python(args: list[str], watched: tuple[str, ...]) -> tuple[str, list[str]]:
+    """`grade ARGS` in a Python of its own: what it printed, and which ``watched`` modules
+    it imported."""
     program = (
-        "import json, sys; sys.argv = ['grade', '--help']; from grader.cli import main\n"
+        f"import json, sys; sys.argv = ['grade', *{args!r}]; from grader.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]), "
+        f"print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]), "
         "file=sys.stderr)"
     )
     done = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
     )
+    return done.stdout, json.loads(done.stderr.splitlines()[-1])
 
-    assert "Usage: grade" in done.stdout
-    assert json.loads(done.stderr.splitlines()[-1]) == []
+
+def test_help_imports_nothing_heavy() -> None:
+    """Start-up is most of a short command's time: `grade --help` loads the commands' own
+    modules and typer, nothing they only need once running."""
+    shown, imported = _run_in_a_fresh_python(["--help"], HEAVY_MODULES)
+
+    assert "Usage: grade" in shown
+    assert imported == []
 
 
 #: What `grade list` must not import: it reads each lab's exercise.yaml and rubric, nothing else.
@@ -531,16 +538,7 @@ LISTING_NEVER_IMPORTS = (
 
 
 def test_list_reads_the_catalog_only() -> None:
-    program = (
-        "import json, sys; sys.argv = ['grade', 'list', '--lang', 'en']\n"
-        "from grader.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(json.dumps([m for m in {list(LISTING_NEVER_IMPORTS)!r} if m in sys.modules]), "
-        "file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
-    )
+    shown, imported = _run_in_a_fresh_python(["list", "--lang", "en"], LISTING_NEVER_IMPORTS)
 
-    assert "tp-reseau\t" in done.stdout
-    assert json.loads(done.stderr.splitlines()[-1]) == []
+    assert "tp-reseau\t" in shown
+    assert imported == []
