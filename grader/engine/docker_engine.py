@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader import defaults
 from grader.engine.base import LabelSelector, Removed
+from grader.engine.cache_guard import BuildsBeforeDeletes
 from grader.engine.facts import (
     ContainerFacts,
     EngineInfo,
@@ -56,6 +57,7 @@ class DockerEngine:
     def __init__(self, api: docker.APIClient, info: EngineInfo) -> None:
         self._api = api
         self._info = info
+        self._cache_guard = BuildsBeforeDeletes()
 
     @property
     def info(self) -> EngineInfo:
@@ -406,16 +408,17 @@ class DockerEngine:
                 outcome["error"] = getattr(exc, "explanation", None) or str(exc)
 
         started = time.monotonic()
-        worker = threading.Thread(target=run, name="build", daemon=True)
-        worker.start()
-        worker.join(spec.deadline_s)
-        if worker.is_alive():
-            response = outcome.get("response")
-            if response is not None:
-                with contextlib.suppress(Exception):
-                    response.close()  # the engine cancels a build whose client went away
-            worker.join(5)
-            return BuildOutcome(None, log.text(), "timeout", time.monotonic() - started, True)
+        with self._cache_guard.building():
+            worker = threading.Thread(target=run, name="build", daemon=True)
+            worker.start()
+            worker.join(spec.deadline_s)
+            if worker.is_alive():
+                response = outcome.get("response")
+                if response is not None:
+                    with contextlib.suppress(Exception):
+                        response.close()  # the engine cancels a build whose client went away
+                worker.join(5)
+                return BuildOutcome(None, log.text(), "timeout", time.monotonic() - started, True)
         duration = time.monotonic() - started
         if "error" in outcome or not outcome.get("id"):
             problem = outcome.get("error") or "the build gave no image"
@@ -483,10 +486,11 @@ class DockerEngine:
             for tag in image.get("RepoTags") or ()
             if tag.startswith(repository_prefix)
         ]
-        for tag in tags:
-            # By tag and without force: the engine keeps an image that has other tags, or
-            # that a container still uses.
-            self._quietly(self._api.remove_image, tag)
+        with self._cache_guard.deleting(wait_s=defaults.BATCH_BUILD_TIMEOUT_S):
+            for tag in tags:
+                # By tag and without force: the engine keeps an image that has other tags, or
+                # that a container still uses.
+                self._quietly(self._api.remove_image, tag)
         return len(tags)
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:

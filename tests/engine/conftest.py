@@ -6,6 +6,7 @@ engine as it found it: no probe, container, network or volume of ours.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import docker
@@ -29,13 +30,23 @@ def lab(docker_client: docker.DockerClient) -> Iterator[LabBuilder]:
         yield builder
 
 
+#: How long an engine may not answer a ping before the run stops: a busy engine (a teardown
+#: under load, on a machine running other work) can drop one ping without being gone.
+ENGINE_GONE_AFTER_S = 60.0
+
+
 def _stop_if_the_engine_is_gone(docker_client: docker.DockerClient, when: str) -> None:
     """Once the engine stops answering, every later test fails for that reason alone: stop the
     run there, naming the test around which it stopped, the one worth reading."""
-    try:
-        docker_client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        pytest.exit(f"the Docker Engine stopped answering {when}: {exc}", returncode=1)
+    deadline = time.monotonic() + ENGINE_GONE_AFTER_S
+    while True:
+        try:
+            docker_client.ping()
+            return
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if time.monotonic() > deadline:
+                pytest.exit(f"the Docker Engine stopped answering {when}: {exc}", returncode=1)
+        time.sleep(1)
 
 
 @pytest.fixture(autouse=True)

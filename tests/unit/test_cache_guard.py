@@ -1,0 +1,95 @@
+"""Image deletes wait for the builds beside them (pure logic, real threads): the race it
+prevents, against a real engine, is in ``tests/engine/test_builds.py``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from grader.engine.cache_guard import BuildsBeforeDeletes
+from tests.support.wait import wait_for
+
+
+def in_thread(target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_delete_waits_for_the_builds_running() -> None:
+    guard = BuildsBeforeDeletes()
+    events: list[str] = []
+    build_may_end, deleted = threading.Event(), threading.Event()
+
+    def build() -> None:
+        with guard.building():
+            events.append("build started")
+            build_may_end.wait(30)
+            events.append("build ended")
+
+    def delete() -> None:
+        with guard.deleting(wait_s=60):
+            events.append("deleted")
+        deleted.set()
+
+    builder = in_thread(build)
+    wait_for(lambda: events == ["build started"], what="the build to start")
+    deleter = in_thread(delete)
+
+    assert not deleted.wait(0.3)  # still waiting: the build runs
+    build_may_end.set()
+    builder.join(30)
+    deleter.join(30)
+    assert events == ["build started", "build ended", "deleted"]
+
+
+def test_a_build_that_arrives_after_a_waiting_delete_goes_after_it() -> None:
+    """Deletes first: a stream of builds does not hold a class's teardown back for ever."""
+    guard = BuildsBeforeDeletes()
+    events: list[str] = []
+    first_may_end = threading.Event()
+
+    def first_build() -> None:
+        with guard.building():
+            events.append("first build")
+            first_may_end.wait(30)
+
+    def delete() -> None:
+        with guard.deleting(wait_s=60):
+            events.append("deleted")
+
+    def second_build() -> None:
+        with guard.building():
+            events.append("second build")
+
+    threads = [in_thread(first_build)]
+    wait_for(lambda: events == ["first build"], what="the first build")
+    threads.append(in_thread(delete))
+    wait_for(lambda: guard._deletes_waiting == 1, what="the delete to wait")
+    threads.append(in_thread(second_build))
+    first_may_end.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert events == ["first build", "deleted", "second build"]
+
+
+def test_a_delete_goes_on_past_its_wait() -> None:
+    guard = BuildsBeforeDeletes()
+    never = threading.Event()
+    build_started = threading.Event()
+
+    def build() -> None:
+        with guard.building():
+            build_started.set()
+            never.wait(30)
+
+    in_thread(build)
+    assert build_started.wait(30)
+    started = time.monotonic()
+    with guard.deleting(wait_s=0.2):
+        waited = time.monotonic() - started
+    never.set()
+
+    assert 0.15 < waited < 10
