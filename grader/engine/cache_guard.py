@@ -9,8 +9,8 @@ Once the build has committed its own layers on top, the shared ones are its imag
 no delete takes them.
 
 So builds share a :class:`BuildsBeforeDeletes` and image deletes take it alone, ahead of any
-build that arrives after them. Builds are bounded, so is the wait: past ``wait_s`` a delete
-goes on (a build that slow is failing for its own reasons).
+build that arrives after them. Every build has a deadline, and so has the wait: a delete goes
+on once the deadline of every build it waits for has passed (such a build is being cancelled).
 """
 
 from __future__ import annotations
@@ -22,39 +22,42 @@ from collections.abc import Iterator
 
 
 class BuildsBeforeDeletes:
-    """Many builds at once, or one image delete: a reader-writer lock, writers first."""
+    """Builds together or deletes together, never both: a reader-writer lock, deletes first."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._builds = 0
+        self._builds: list[float] = []
+        """When each running build is over at the latest (its deadline, on the monotonic
+        clock)."""
         self._deleting = 0
         self._deletes_waiting = 0
 
     @contextlib.contextmanager
-    def building(self) -> Iterator[None]:
+    def building(self, deadline_s: float) -> Iterator[None]:
+        """Build (for at most ``deadline_s`` once started) when no delete runs or waits."""
         with self._changed:
             self._changed.wait_for(lambda: not self._deleting and not self._deletes_waiting)
-            self._builds += 1
+            over_by = time.monotonic() + deadline_s
+            self._builds.append(over_by)
         try:
             yield
         finally:
             with self._changed:
-                self._builds -= 1
+                self._builds.remove(over_by)
                 self._changed.notify_all()
 
     @contextlib.contextmanager
-    def deleting(self, wait_s: float) -> Iterator[None]:
-        """Delete images once no build runs, or after ``wait_s`` in any case."""
-        deadline = time.monotonic() + wait_s
+    def deleting(self) -> Iterator[None]:
+        """Delete images once no build runs, or once every running build's deadline passed."""
         with self._changed:
             self._deletes_waiting += 1
             try:
+                # No build starts while this waits: the running ones' deadlines bound the wait.
+                deadline = max(self._builds, default=0.0)
                 self._changed.wait_for(
-                    lambda: not self._builds and not self._deleting,
-                    timeout=max(deadline - time.monotonic(), 0.0),
+                    lambda: not self._builds, timeout=max(deadline - time.monotonic(), 0.0)
                 )
-                # Past the deadline, deletes may overlap each other: the engine orders them.
-                self._deleting += 1
+                self._deleting += 1  # deletes may overlap: only a build's cached layers matter
             finally:
                 self._deletes_waiting -= 1
         try:

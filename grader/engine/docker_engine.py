@@ -408,7 +408,8 @@ class DockerEngine:
                 outcome["error"] = getattr(exc, "explanation", None) or str(exc)
 
         started = time.monotonic()
-        with self._cache_guard.building():
+        # A few seconds over: the cancelled build's connection is let go for up to 5 s.
+        with self._cache_guard.building(spec.deadline_s + 10):
             worker = threading.Thread(target=run, name="build", daemon=True)
             worker.start()
             worker.join(spec.deadline_s)
@@ -486,7 +487,7 @@ class DockerEngine:
             for tag in image.get("RepoTags") or ()
             if tag.startswith(repository_prefix)
         ]
-        with self._cache_guard.deleting(wait_s=defaults.BATCH_BUILD_TIMEOUT_S):
+        with self._cache_guard.deleting():
             for tag in tags:
                 # By tag and without force: the engine keeps an image that has other tags, or
                 # that a container still uses.

@@ -23,13 +23,13 @@ def test_a_delete_waits_for_the_builds_running() -> None:
     build_may_end, deleted = threading.Event(), threading.Event()
 
     def build() -> None:
-        with guard.building():
+        with guard.building(deadline_s=60):
             events.append("build started")
             build_may_end.wait(30)
             events.append("build ended")
 
     def delete() -> None:
-        with guard.deleting(wait_s=60):
+        with guard.deleting():
             events.append("deleted")
         deleted.set()
 
@@ -51,16 +51,16 @@ def test_a_build_that_arrives_after_a_waiting_delete_goes_after_it() -> None:
     first_may_end = threading.Event()
 
     def first_build() -> None:
-        with guard.building():
+        with guard.building(deadline_s=60):
             events.append("first build")
             first_may_end.wait(30)
 
     def delete() -> None:
-        with guard.deleting(wait_s=60):
+        with guard.deleting():
             events.append("deleted")
 
     def second_build() -> None:
-        with guard.building():
+        with guard.building(deadline_s=60):
             events.append("second build")
 
     threads = [in_thread(first_build)]
@@ -75,21 +75,22 @@ def test_a_build_that_arrives_after_a_waiting_delete_goes_after_it() -> None:
     assert events == ["first build", "deleted", "second build"]
 
 
-def test_a_delete_goes_on_past_its_wait() -> None:
+def test_a_delete_goes_on_once_the_builds_deadline_passed() -> None:
+    """A build past its deadline is being cancelled: the delete waits no longer for it."""
     guard = BuildsBeforeDeletes()
     never = threading.Event()
     build_started = threading.Event()
 
     def build() -> None:
-        with guard.building():
+        with guard.building(deadline_s=0.3):
             build_started.set()
             never.wait(30)
 
     in_thread(build)
     assert build_started.wait(30)
     started = time.monotonic()
-    with guard.deleting(wait_s=0.2):
+    with guard.deleting():
         waited = time.monotonic() - started
     never.set()
 
-    assert 0.15 < waited < 10
+    assert 0.2 < waited < 10
