@@ -142,7 +142,9 @@ def batch(
             )
             variants = {s.student: exercise.variant(s.student, key) for s in found}
             # Each URL explicit: Compose and the grading workers are told where to go.
-            urls = [choose_endpoint(url).url for url in (host or [None])]
+            # Once each: an engine given twice would get two image-cache guards
+            # (grader.engine.cache_guard), which do not order each other.
+            urls = list(dict.fromkeys(choose_endpoint(url).url for url in (host or [None])))
             targets: list[EngineTarget] = []
             try:
                 targets += [EngineTarget(connect(url), url) for url in urls]

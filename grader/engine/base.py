@@ -140,7 +140,9 @@ class Engine(Protocol):
         ...
 
     def build_bounded(self, spec: BuildSpec) -> BuildOutcome:
-        """Build an image within limits and a deadline (a submission's)."""
+        """Build an image within limits and a deadline (a submission's); it starts once no
+        :meth:`untag_images` of this engine object runs or waits
+        (:mod:`grader.engine.cache_guard`), and that wait is not counted in its time."""
         ...
 
     def create_reader(
@@ -175,7 +177,9 @@ class Engine(Protocol):
     def untag_images(self, labels: LabelSelector, repository_prefix: str) -> int:
         """Remove the tags starting with ``repository_prefix`` from every image matching
         ``labels`` (an image goes with its last tag; one that carries another tag stays, and
-        no image is ever removed by id). Returns how many tags were removed."""
+        no image is ever removed by id), once the :meth:`build_bounded` calls running on this
+        engine object have ended: the untagged layers an image delete prunes may be a running
+        build's cache. Returns how many tags were removed."""
         ...
 
     def remove_labelled(self, labels: LabelSelector) -> Removed:

@@ -22,7 +22,9 @@ from collections.abc import Iterator
 
 
 class BuildsBeforeDeletes:
-    """Builds together or deletes together, never both: a reader-writer lock, deletes first."""
+    """Builds together or deletes together, never both: a reader-writer lock where a waiting
+    delete goes before the builds that arrive after it (builds before deletes: the deletes
+    wait for the builds running)."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -31,19 +33,34 @@ class BuildsBeforeDeletes:
         clock)."""
         self._deleting = 0
         self._deletes_waiting = 0
+        self._builds_waiting = 0
+
+    @property
+    def waiting(self) -> tuple[int, int]:
+        """How many builds, and how many deletes, wait for their turn."""
+        with self._changed:
+            return self._builds_waiting, self._deletes_waiting
 
     @contextlib.contextmanager
     def building(self, deadline_s: float) -> Iterator[None]:
-        """Build (for at most ``deadline_s`` once started) when no delete runs or waits."""
+        """Build (for at most ``deadline_s`` once started) when no delete runs or waits; a
+        delete that holds the engine longer than ``deadline_s`` (every removal past the
+        client's timeout) is not waited for any longer."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._deleting and not self._deletes_waiting)
-            over_by = time.monotonic() + deadline_s
-            self._builds.append(over_by)
+            self._builds_waiting += 1
+            try:
+                self._changed.wait_for(
+                    lambda: not self._deleting and not self._deletes_waiting, timeout=deadline_s
+                )
+            finally:
+                self._builds_waiting -= 1
+            ends_by = time.monotonic() + deadline_s
+            self._builds.append(ends_by)
         try:
             yield
         finally:
             with self._changed:
-                self._builds.remove(over_by)
+                self._builds.remove(ends_by)
                 self._changed.notify_all()
 
     @contextlib.contextmanager
@@ -60,6 +77,7 @@ class BuildsBeforeDeletes:
                 self._deleting += 1  # deletes may overlap: only a build's cached layers matter
             finally:
                 self._deletes_waiting -= 1
+                self._changed.notify_all()  # interrupted while waiting: builds go on
         try:
             yield
         finally:

@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: How long a build past its deadline may take to let its connection go (the engine cancels
+#: the build when it does).
+_BUILD_LET_GO_S = 5.0
+
 
 class DockerEngine:
     """An :class:`~grader.engine.base.Engine` backed by a live Docker Engine."""
@@ -407,9 +411,8 @@ class DockerEngine:
             except Exception as exc:  # the engine's or the connection's: the build failed
                 outcome["error"] = getattr(exc, "explanation", None) or str(exc)
 
-        started = time.monotonic()
-        # A few seconds over: the cancelled build's connection is let go for up to 5 s.
-        with self._cache_guard.building(spec.deadline_s + 10):
+        with self._cache_guard.building(spec.deadline_s + _BUILD_LET_GO_S):
+            started = time.monotonic()  # a wait for image deletes is not the build's time
             worker = threading.Thread(target=run, name="build", daemon=True)
             worker.start()
             worker.join(spec.deadline_s)
@@ -418,7 +421,7 @@ class DockerEngine:
                 if response is not None:
                     with contextlib.suppress(Exception):
                         response.close()  # the engine cancels a build whose client went away
-                worker.join(5)
+                worker.join(_BUILD_LET_GO_S)
                 return BuildOutcome(None, log.text(), "timeout", time.monotonic() - started, True)
         duration = time.monotonic() - started
         if "error" in outcome or not outcome.get("id"):
@@ -487,6 +490,8 @@ class DockerEngine:
             for tag in image.get("RepoTags") or ()
             if tag.startswith(repository_prefix)
         ]
+        if not tags:
+            return 0
         with self._cache_guard.deleting():
             for tag in tags:
                 # By tag and without force: the engine keeps an image that has other tags, or

@@ -60,27 +60,29 @@ def test_a_delete_waits_for_the_build_on_its_cached_layers(
     assert first.image_id, first.problem
     # The next student's build: the shared step from the cache, then a step long enough to be
     # seen running on it.
-    slow = f"sleep 3 # {token}"
+    slow = f"sleep 10 # {token}"
     second: list[BuildOutcome] = []
 
     def build_next() -> None:
         spec = BuildSpec(context(shared + f"RUN {slow}\n"), "Dockerfile", f"{repository}/bob")
         second.append(engine.build_bounded(spec))
 
-    def step_containers(everyone: bool) -> list[str]:
+    def step_containers(everyone: bool = False) -> list[str]:
         listed = docker_client.api.containers(all=everyone)
         return [c["Id"] for c in listed if slow in c["Command"]]
 
     builder = threading.Thread(target=build_next, daemon=True)
     builder.start()
-    wait_for(lambda: step_containers(False), timeout_s=60, what="the second build's step to run")
+    # Its step runs for 10 s: the delete below comes while it runs.
+    wait_for(step_containers, timeout_s=60, what="the second build's step to run")
 
     removed = engine.untag_images(labels, f"{repository}/")
-    left_running = step_containers(True)  # the delete returned: is the build over?
+    # The delete returned: is the build over (its step committed, its container removed)?
+    left = step_containers(everyone=True)
     builder.join(120)
 
     assert removed == 1
-    assert left_running == []  # the delete waited for the build to commit and clean up
+    assert left == []  # the delete waited for the build beside it
     (built,) = second
     assert built.image_id, built.problem
     assert docker_client.api.inspect_image(f"{repository}/bob")["Id"] == built.image_id
