@@ -38,6 +38,7 @@ from grader.setup.scratch import scratch_folder
 from tests.engine.test_tp_reseau import build_reseau
 from tests.support.images import BUSYBOX
 from tests.support.lab import lab_builder
+from tests.support.reports import misses
 from tests.support.second_engine import second_engine
 from tests.support.socket_proxy import socket_relay
 from tests.support.wait import wait_for
@@ -182,20 +183,6 @@ def class_run(
 
 def by_student(report: BatchReport) -> dict[str, GradeResult]:
     return {result.student: result for result in report.results}
-
-
-def misses(results: dict[str, GradeResult]) -> str:
-    """Every check that did not pass, with its message and retries: what a wrong score is
-    read from when it happens in CI."""
-    lines = [
-        f"{student}: {c.check_id} {c.status.value} ({c.retries} retries): "
-        f"{c.message.en if c.message else ''}"
-        for student, result in results.items()
-        for c in result.sheet.checks
-        if c.status.value != "passed"
-    ]
-    lines += [f"{s}: note {n.en}" for s, r in results.items() for n in r.notes]
-    return "\n".join(lines)
 
 
 def test_every_student_status_and_score(class_run: tuple[Path, BatchReport, float]) -> None:

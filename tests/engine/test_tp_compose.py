@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,6 @@ from grader.engine.facts import COMPOSE_PROJECT, COMPOSE_SERVICE
 from grader.exercise.catalog import find
 from grader.exercise.model import Exercise
 from grader.harness import GradeRequest, grade
-from grader.judge.outcome import CheckStatus
 from grader.result import GradeResult
 from grader.setup.stand_ins import build_stand_ins
 from tests.support.images import (
@@ -56,6 +55,7 @@ from tests.support.images import (
 )
 from tests.support.lab import TEST_RUN_LABEL, remove_labelled
 from tests.support.registry import serving
+from tests.support.reports import misses
 from tests.support.wait import wait_for
 
 #: Its tests share module fixtures: on one worker of a parallel run (tests/support/workers.py).
@@ -529,23 +529,11 @@ def test_batch_grades_a_class_of_compose_folders(
     results = {result.student: result for result in report.results}
     assert {s: (r.status.value, r.score) for s, r in results.items()} == {
         student: ("graded", score) for student, (_, score) in CLASS.items()
-    }, why_not_graded(results.values(), tmp_path / "out")
+    }, misses(results, tmp_path / "out")
     assert statuses(results["bob"])["sans-link"] == FAILED
     assert statuses(results["carol"])["port-publie"] == FAILED
     assert all(statuses(r)["image-construite"] == PASSED for r in results.values())
     assert image_ids(docker_client) == before  # every image the batch built is gone
-
-
-def why_not_graded(results: Iterable[GradeResult], out_dir: Path) -> str:
-    """What a failed assertion shows: each student not graded, the notes and what Compose
-    printed."""
-    lines = []
-    for result in results:
-        if result.status.value != "graded" or result.sheet.count(CheckStatus.ERROR):
-            log = out_dir / "students" / result.student / "replay.log"
-            lines += [f"-- {result.student}: {[note.en for note in result.notes]}"]
-            lines += [log.read_text(encoding="utf-8") if log.exists() else "(no replay.log)"]
-    return "\n".join(lines)
 
 
 def image_ids(client: docker.DockerClient) -> set[str]:
